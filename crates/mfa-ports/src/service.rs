@@ -169,6 +169,11 @@ impl<P: Ports> Service<P> {
         &self.store
     }
 
+    /// The clock the use cases read.
+    pub fn clock(&self) -> &P::Clock {
+        &self.clock
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
         &self.settings

@@ -10,6 +10,7 @@ use mfa_core::testing::SeqRng;
 use mfa_core::{BackupCodeHash, Failures, Password, StoredBackupCode, UnixTime};
 use rand_core::Rng;
 
+use crate::adapters::XChaChaSealer;
 use crate::model::{
     AuditEvent, NewUser, PendingSetupRecord, SessionId, SessionRecord, SetupId, StoredMfa, UserId,
     UserRecord,
@@ -18,6 +19,7 @@ use crate::ports::{
     AuditLog, Clock, HashError, HealthCheck, LoginThrottleStore, PasswordHasher, Randomness,
     SessionStore, StoreError, UserStore,
 };
+use crate::service::{Keys, Ports, Service, Settings};
 
 #[derive(Debug, Default)]
 struct State {
@@ -412,4 +414,35 @@ impl PasswordHasher for FakeHasher {
     }
 
     fn verify_dummy(&self, _password: &Password) {}
+}
+
+/// The fakes as one set of ports; sealing uses the real XChaCha20-Poly1305
+/// adapter, which needs no I/O.
+#[derive(Debug)]
+pub struct FakePorts;
+
+impl Ports for FakePorts {
+    type Store = InMemoryStore;
+    type Clock = FixedClock;
+    type Random = SeededRandom;
+    type Hasher = FakeHasher;
+    type Sealer = XChaChaSealer;
+}
+
+/// A service on the fakes, its clock stopped at `now`, its randomness and
+/// keys determined by `seed`.
+#[must_use]
+pub fn service(seed: u64, now: UnixTime, settings: Settings) -> Service<FakePorts> {
+    let mut key = [0u8; 32];
+    SeededRandom::new(seed ^ 0x5eed).fill_bytes(&mut key);
+    let server_key = mfa_core::ServerKey::from_bytes(key);
+    Service::new(
+        InMemoryStore::new(),
+        FixedClock::at(now),
+        SeededRandom::new(seed),
+        FakeHasher,
+        XChaChaSealer::new(&server_key.sealing_key()),
+        settings,
+        Keys::derive(&server_key),
+    )
 }
