@@ -251,8 +251,15 @@ pub fn prepare_enablement(
     })
 }
 
+/// Equal as multisets: order is free, but a duplicate cannot stand in for a
+/// missing code.
 fn same_code_set(sent: &[BackupCodeHash], pending: &[BackupCodeHash]) -> bool {
-    sent.len() == pending.len() && sent.iter().all(|s| pending.contains(s))
+    let sorted = |codes: &[BackupCodeHash]| {
+        let mut codes = codes.to_vec();
+        codes.sort_unstable_by_key(|c| *c.as_bytes());
+        codes
+    };
+    sent.len() == pending.len() && sorted(sent) == sorted(pending)
 }
 
 /// Whether a pending setup should be discarded after `failed_attempts`.
