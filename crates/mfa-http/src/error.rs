@@ -80,10 +80,13 @@ impl ApiError {
     /// The same error with the login endpoint's body shape.
     #[must_use]
     pub fn for_login(self) -> Self {
-        Self {
-            key: SuccessKey::Plain,
-            ..self
-        }
+        self.with_key(SuccessKey::Plain)
+    }
+
+    /// The same error with this success key.
+    #[must_use]
+    pub fn with_key(self, key: SuccessKey) -> Self {
+        Self { key, ..self }
     }
 
     /// The sentence shown to the client.

@@ -21,42 +21,52 @@ pub mod qr;
 pub mod ratelimit;
 pub mod state;
 
-use actix_web::http::header;
+use actix_web::ResponseError;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::from_fn;
-use actix_web::{HttpResponse, Route, web};
+use actix_web::{Route, web};
 
 pub use api::MfaApi;
 pub use error::ApiError;
+use error::SuccessKey;
 pub use state::AppState;
 
-fn method_not_allowed(allow: &'static str) -> Route {
+fn method_not_allowed(allow: &'static str, key: SuccessKey) -> Route {
     web::to(move || async move {
-        let body = serde_json::json!({ "success?": false, "error": format!("Method not allowed; use {allow}") });
-        HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, allow))
-            .json(body)
+        let error = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Method not allowed; use {allow}"),
+        );
+        let mut response = error.with_key(key).error_response();
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
+        response
     })
 }
 
 /// Registers every route, the JSON 404 and the JSON 405s.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let post = |path: &'static str, route: Route| {
+    let resource = |path: &'static str, route: Route, allow: &'static str, key: SuccessKey| {
         web::resource(path)
             .wrap(from_fn(middleware::catch_panics))
             .route(route)
-            .default_service(method_not_allowed("POST"))
+            .default_service(method_not_allowed(allow, key))
     };
-    let get = |path: &'static str, route: Route| {
-        web::resource(path)
-            .wrap(from_fn(middleware::catch_panics))
-            .route(route)
-            .default_service(method_not_allowed("GET"))
-    };
+    let post = |path, handler: Route| resource(path, handler, "POST", SuccessKey::Question);
+    let get = |path, handler: Route| resource(path, handler, "GET", SuccessKey::Question);
+
     cfg.service(post(
         "/api/auth/register",
         web::post().to(handlers::register),
     ))
-    .service(post("/api/auth/login", web::post().to(handlers::login)))
+    .service(resource(
+        "/api/auth/login",
+        web::post().to(handlers::login),
+        "POST",
+        SuccessKey::Plain,
+    ))
     .service(post("/api/auth/logout", web::post().to(handlers::logout)))
     .service(post("/api/auth/mfa/setup", web::post().to(handlers::setup)))
     .service(post(

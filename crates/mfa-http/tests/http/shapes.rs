@@ -1,93 +1,11 @@
-//! The HTTP layer over the in-memory fakes: shapes, statuses and the order
-//! of checks, without a database or a process.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Answer shapes and statuses of each endpoint.
 
-use std::sync::Arc;
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::middleware::from_fn;
-use actix_web::{App, test, web};
-use mfa_core::{Totp, TotpConfig, TotpSecret, UnixTime};
-use mfa_http::ratelimit::RateLimiter;
-use mfa_http::{AppState, MfaApi};
-use mfa_ports::Settings;
-use serde_json::{Value, json};
+use actix_web::test;
+use mfa_core::{Totp, TotpConfig, TotpSecret};
+use serde_json::json;
 
-const NOW: UnixTime = UnixTime(1_700_000_010);
-
-fn state(rate_limit: u32) -> web::Data<AppState> {
-    let service = mfa_ports::testing::service(1, NOW, Settings::default());
-    let api: Arc<dyn MfaApi> = Arc::new(service);
-    web::Data::new(AppState {
-        api,
-        limiter: Arc::new(RateLimiter::new(rate_limit)),
-        trusted_proxies: Arc::from([]),
-    })
-}
-
-async fn app(
-    state: web::Data<AppState>,
-) -> impl Service<
-    actix_http::Request,
-    Response = ServiceResponse<impl MessageBody>,
-    Error = actix_web::Error,
-> {
-    test::init_service(
-        App::new()
-            .app_data(state)
-            .wrap(from_fn(mfa_http::middleware::observe))
-            .service(
-                web::resource("/boom")
-                    .wrap(from_fn(mfa_http::middleware::catch_panics))
-                    .route(web::get().to(|| async { panic!("deliberate") as &'static str })),
-            )
-            .configure(mfa_http::routes),
-    )
-    .await
-}
-
-async fn send<S, B>(
-    app: &S,
-    req: test::TestRequest,
-) -> (StatusCode, actix_web::http::header::HeaderMap, Value)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let response = test::call_service(
-        app,
-        req.peer_addr("127.0.0.1:4000".parse().unwrap())
-            .to_request(),
-    )
-    .await;
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = test::read_body(response).await;
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, headers, body)
-}
-
-fn post_json(path: &str, body: &Value) -> test::TestRequest {
-    test::TestRequest::post().uri(path).set_json(body)
-}
-
-fn alice() -> Value {
-    json!({"email": "alice@example.com", "password": "correct horse battery", "name": "Alice"})
-}
-
-async fn login_token<S, B>(app: &S) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let (status, _, _) = send(app, post_json("/api/auth/register", &alice())).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, _, body) = send(app, post_json("/api/auth/login", &alice())).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["token"].as_str().unwrap().to_owned()
-}
+use crate::support::{NOW, alice, app, login_token, post_json, send, state};
 
 #[actix_web::test]
 async fn register_and_login_answer_with_the_original_shapes() {
@@ -225,7 +143,10 @@ async fn unknown_routes_and_wrong_methods_answer_json() {
     let (status, headers, body) = send(&app, test::TestRequest::get().uri("/api/auth/login")).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(headers.get("allow").unwrap(), "POST");
-    assert_eq!(body["success?"], false);
+    assert_eq!(
+        body["success"], false,
+        "the login endpoint answers without the question mark"
+    );
 
     let (status, headers, _) =
         send(&app, test::TestRequest::post().uri("/api/auth/mfa/status")).await;
