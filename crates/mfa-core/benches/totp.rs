@@ -18,9 +18,18 @@ const NOW: u64 = 1_700_000_015;
 fn baseline_verify(mac: &Hmac<sha1::Sha1>, code: u32, now: u64) -> Option<u64> {
     let current = now / 30;
     for step in current - 1..=current + 1 {
-        let hash = mac.clone().chain_update(step.to_be_bytes()).finalize().into_bytes();
+        let hash = mac
+            .clone()
+            .chain_update(step.to_be_bytes())
+            .finalize()
+            .into_bytes();
         let offset = usize::from(hash[19] & 0x0f);
-        let word = u32::from_be_bytes([hash[offset] & 0x7f, hash[offset + 1], hash[offset + 2], hash[offset + 3]]);
+        let word = u32::from_be_bytes([
+            hash[offset] & 0x7f,
+            hash[offset + 1],
+            hash[offset + 2],
+            hash[offset + 3],
+        ]);
         if word % 1_000_000 == code {
             return Some(step);
         }
@@ -34,7 +43,11 @@ fn verification(c: &mut Criterion) {
     let mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(KEY).unwrap();
     let good = totp.generate(UnixTime(NOW));
     let good_value: u32 = good.parse().unwrap();
-    let bad = if good == "000000" { "000001".to_owned() } else { "000000".to_owned() };
+    let bad = if good == "000000" {
+        "000001".to_owned()
+    } else {
+        "000000".to_owned()
+    };
     let bad_value: u32 = bad.parse().unwrap();
     assert!(baseline_verify(&mac, good_value, NOW).is_some());
     assert!(baseline_verify(&mac, bad_value, NOW).is_none());
