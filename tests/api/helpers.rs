@@ -307,6 +307,22 @@ impl TestApp {
         self.start();
     }
 
+    /// The server process's id, to send it a signal from another thread.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server is running").id()
+    }
+
+    /// Reaps a server killed from outside and starts a new one on the same
+    /// database and key file.
+    pub fn reap_and_start(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.agent = new_agent();
+        self.start();
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -354,6 +370,20 @@ impl TestApp {
 
     pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> ApiResponse {
         into_response(self.request("POST", path, token).send_json(body))
+    }
+
+    /// Like [`Self::post_json`], but `None` when the server does not answer
+    /// (as when it was killed mid-request).
+    pub fn try_post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Option<ApiResponse> {
+        match self.request("POST", path, token).send_json(body) {
+            Err(ureq::Error::Transport(_)) => None,
+            result => Some(into_response(result)),
+        }
     }
 
     pub fn health(&self) -> ApiResponse {

@@ -5,6 +5,8 @@
 mod abuse;
 mod backup_codes;
 mod cli;
+mod crash;
+mod docs;
 mod edges;
 mod guide_flow;
 mod health;
@@ -12,6 +14,8 @@ mod helpers;
 mod instances;
 mod mfa_disable;
 mod mfa_enable;
+mod postgres;
+mod races;
 mod restart;
 mod secrets;
 mod sessions;
