@@ -54,7 +54,8 @@ fn user_view(user: &User) -> UserView {
     }
 }
 
-pub(crate) fn rfc3339(at: UnixTime) -> String {
+/// A time as RFC 3339 in UTC, as every answer of the API writes it.
+pub fn rfc3339(at: UnixTime) -> String {
     let seconds = i64::try_from(at.0).unwrap_or(i64::MAX);
     time::OffsetDateTime::from_unix_timestamp(seconds)
         .ok()

@@ -68,6 +68,17 @@ pub enum Command {
     },
     /// Print security events, oldest first.
     Audit(AuditArgs),
+    /// Print this machine's UTC time and the TOTP code an authenticator app
+    /// should show now for a base32 secret, to check for clock drift.
+    Totp(TotpArgs),
+}
+
+/// Flags of `totp`.
+#[derive(Debug, Args)]
+pub struct TotpArgs {
+    /// The base32 secret (as shown by setup); read from MFA_TOTP_SECRET if unset.
+    #[arg(long, env = "MFA_TOTP_SECRET", hide_env_values = true)]
+    pub secret: String,
 }
 
 /// Operator commands on one user.

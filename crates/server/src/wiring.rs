@@ -12,7 +12,7 @@ use mfa_ports::adapters::{Argon2Hasher, Argon2Settings, OsRandom, SystemClock, X
 use mfa_ports::{Keys, Ports, RequestContext, Service, Settings};
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{AuditArgs, Cli, Command, Common, LogFormat, ServeArgs, UserCommand};
+use crate::cli::{AuditArgs, Cli, Command, Common, LogFormat, ServeArgs, TotpArgs, UserCommand};
 use crate::keyfile::{self, KeyOrigin};
 
 /// The adapters of a running server.
@@ -56,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             command: UserCommand::ResetMfa { email },
         }) => reset_mfa(&cli.common, &email),
         Some(Command::Audit(args)) => audit(&cli.common, &args),
+        Some(Command::Totp(args)) => totp(&args),
     }
 }
 
@@ -212,15 +213,7 @@ fn audit(common: &Common, args: &AuditArgs) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     };
     for event in events {
-        let at = time::OffsetDateTime::from_unix_timestamp(
-            i64::try_from(event.at.0).unwrap_or(i64::MAX),
-        )
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default();
+        let at = mfa_http::handlers::rfc3339(event.at);
         let user = event
             .user_id
             .map(|u| u.0.to_string())
@@ -232,5 +225,17 @@ fn audit(common: &Common, args: &AuditArgs) -> anyhow::Result<()> {
             event.detail
         );
     }
+    Ok(())
+}
+
+fn totp(args: &TotpArgs) -> anyhow::Result<()> {
+    use mfa_ports::ports::Clock as _;
+    let secret =
+        mfa_core::TotpSecret::parse_base32(&args.secret).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = SystemClock.now();
+    let totp = mfa_core::Totp::new(&secret, TotpConfig::default());
+    println!("time {}", mfa_http::handlers::rfc3339(now));
+    println!("code {}", totp.generate(now));
+    println!("valid for {} more seconds", 30 - now.0 % 30);
     Ok(())
 }
