@@ -79,6 +79,16 @@ fn is_json(req: &HttpRequest) -> bool {
 /// Parses a body into `T`, turning serde's messages into sentences that
 /// name the field and never echo the input.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // serde's derived structs also accept an array of the fields in order;
+    // a request body must be an object, so anything else is refused first.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => ApiError::bad_request("The request body must be a JSON object"),
+                Err(_) => ApiError::bad_request("The request body is not valid JSON"),
+            },
+        );
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -209,6 +219,15 @@ mod tests {
         assert_eq!(message("{}"), "Missing field: email");
         assert_eq!(message("[]"), "The request body must be a JSON object");
         assert_eq!(message("null"), "The request body must be a JSON object");
+        assert_eq!(
+            message("[\"a@example.com\", null]"),
+            "The request body must be a JSON object"
+        );
+        assert_eq!(
+            message("  \"text\""),
+            "The request body must be a JSON object"
+        );
+        assert_eq!(message("[\"unclosed"), "The request body is not valid JSON");
         assert_eq!(message("{\"email\": 5}"), "Field 'email' must be a string");
         assert_eq!(
             message("{\"email\": null}"),
@@ -238,6 +257,48 @@ mod tests {
         let ignored = format!("{{\"email\": \"a\", \"x\": {}}}", nested(20_000));
         let body: Body = parse_json(ignored.as_bytes()).unwrap();
         assert_eq!(body.email, "a");
+    }
+
+    #[test]
+    fn the_client_address_comes_from_forwarded_for_only_behind_a_trusted_proxy() {
+        use actix_web::test::TestRequest;
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let request = |peer: &str, forwarded: Option<&str>| {
+            let mut req = TestRequest::default().peer_addr(peer.parse().unwrap());
+            if let Some(value) = forwarded {
+                req = req.insert_header(("x-forwarded-for", value));
+            }
+            req.to_http_request()
+        };
+        let direct = request("192.0.2.7:5000", Some("203.0.113.9"));
+        assert_eq!(
+            client_ip(&direct, &[proxy]),
+            Some("192.0.2.7".parse().unwrap()),
+            "an untrusted peer is the client"
+        );
+        let proxied = request("10.0.0.2:5000", Some("198.51.100.1, 203.0.113.9"));
+        assert_eq!(
+            client_ip(&proxied, &[proxy]),
+            Some("203.0.113.9".parse().unwrap()),
+            "the hop nearest the proxy"
+        );
+        let chained = request("10.0.0.2:5000", Some("203.0.113.9, 10.0.0.2"));
+        assert_eq!(
+            client_ip(&chained, &[proxy]),
+            Some("203.0.113.9".parse().unwrap()),
+            "trusted hops are skipped"
+        );
+        let spoofed = request("10.0.0.2:5000", Some("not-an-address"));
+        assert_eq!(
+            client_ip(&spoofed, &[proxy]),
+            Some(proxy),
+            "garbage falls back to the peer"
+        );
+        assert_eq!(
+            client_ip(&proxied, &[]),
+            Some(proxy),
+            "no trusted proxies, no forwarded header"
+        );
     }
 
     #[test]

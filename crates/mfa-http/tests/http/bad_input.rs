@@ -208,6 +208,14 @@ fn cases() -> Vec<Case> {
             )
         },
         json_case(
+            "login: the fields as an array",
+            LOGIN,
+            Anon,
+            "[\"alice@example.com\", \"correct horse battery\", null]",
+            400,
+            "JSON object",
+        ),
+        json_case(
             "login: truncated JSON",
             LOGIN,
             Anon,
