@@ -12,6 +12,7 @@ mod guide_flow;
 mod health;
 mod helpers;
 mod instances;
+mod keys;
 mod mfa_disable;
 mod mfa_enable;
 mod postgres;

@@ -111,9 +111,14 @@ pub fn generate_set(rng: &mut impl CryptoRng) -> Vec<BackupCode> {
     codes
 }
 
-/// The key of the backup-code hash, derived from the server key.
+/// The keys of the backup-code hash, derived from the server keys: new
+/// codes are hashed under the current one; codes hashed under an older one
+/// (before a key rotation) still match until they are used or replaced.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct BackupCodeKey([u8; 32]);
+pub struct BackupCodeKey {
+    current: [u8; 32],
+    older: Vec<[u8; 32]>,
+}
 
 impl core::fmt::Debug for BackupCodeKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -122,20 +127,47 @@ impl core::fmt::Debug for BackupCodeKey {
 }
 
 impl BackupCodeKey {
-    /// Wraps 32 key bytes.
+    /// One key.
     #[must_use]
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        Self {
+            current: bytes,
+            older: Vec::new(),
+        }
     }
 
-    /// HMAC-SHA-256 of the canonical code under this key.
+    /// The current key and the keys of earlier rotations.
     #[must_use]
-    pub fn hash(&self, code: &BackupCode) -> BackupCodeHash {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+    pub fn ring(current: [u8; 32], older: impl IntoIterator<Item = [u8; 32]>) -> Self {
+        Self {
+            current,
+            older: older.into_iter().filter(|k| *k != current).collect(),
+        }
+    }
+
+    fn hash_with(key: &[u8; 32], code: &BackupCode) -> BackupCodeHash {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
             .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()));
         mac.update(b"mfa backup code v1\0");
         mac.update(&code.symbols);
         BackupCodeHash(mac.finalize().into_bytes().into())
+    }
+
+    /// HMAC-SHA-256 of the canonical code under the current key: the form
+    /// new codes are stored in.
+    #[must_use]
+    pub fn hash(&self, code: &BackupCode) -> BackupCodeHash {
+        Self::hash_with(&self.current, code)
+    }
+
+    /// The code's hash under every key, current first: one of them is the
+    /// stored form of a code issued before or after any rotation.
+    #[must_use]
+    pub fn candidate_hashes(&self, code: &BackupCode) -> Vec<BackupCodeHash> {
+        core::iter::once(&self.current)
+            .chain(&self.older)
+            .map(|key| Self::hash_with(key, code))
+            .collect()
     }
 }
 
@@ -344,6 +376,18 @@ mod tests {
         assert_eq!(
             format!("{:?} {:?} {:?}", code, key(), key().hash(&code)),
             "BackupCode(..) BackupCodeKey(..) BackupCodeHash(..)"
+        );
+    }
+
+    #[test]
+    fn codes_hashed_before_a_rotation_stay_recognisable() {
+        let code = BackupCode::parse("ABCD-EFGH-JKMN").unwrap();
+        let before = BackupCodeKey::from_bytes([7; 32]).hash(&code);
+        let rotated = BackupCodeKey::ring([8; 32], [[7; 32]]);
+        assert_ne!(rotated.hash(&code), before, "new codes use the new key");
+        assert_eq!(
+            rotated.candidate_hashes(&code),
+            vec![rotated.hash(&code), before]
         );
     }
 

@@ -57,7 +57,7 @@ pub mod testing;
 
 pub use backup::{BackupCode, BackupCodeHash, BackupCodeKey, BackupCodeSet, StoredBackupCode};
 pub use domain::{DisplayName, Email, FieldError, Password};
-pub use keys::{SealingKey, ServerKey};
+pub use keys::{Keyring, KeyringError, SealingKey, ServerKey};
 pub use otpauth::{UriError, otpauth_uri};
 pub use secret::{SecretError, TotpSecret};
 pub use state::{

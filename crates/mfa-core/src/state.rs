@@ -296,12 +296,11 @@ pub fn is_valid_backup_code(
     key: &BackupCodeKey,
 ) -> Result<BackupCodeHash, FactorError> {
     let code = BackupCode::parse(input).map_err(|_| FactorError::Malformed)?;
-    let hash = key.hash(&code);
-    if mfa.backup_codes.contains_unused(&hash) {
-        Ok(hash)
-    } else {
-        Err(FactorError::Invalid)
-    }
+    let candidates = key.candidate_hashes(&code);
+    let unused = candidates
+        .iter()
+        .find(|hash| mfa.backup_codes.contains_unused(hash));
+    unused.copied().ok_or(FactorError::Invalid)
 }
 
 /// The state after a backup code is spent.

@@ -193,79 +193,113 @@ impl PasswordHasher for Argon2Hasher {
 
 const SEAL_VERSION: u8 = 1;
 const NONCE_LEN: usize = 24;
+const HEADER_LEN: usize = 2 + NONCE_LEN;
 
-/// XChaCha20-Poly1305 sealing of TOTP secrets. The user's id is the
-/// associated data, so a sealed secret copied to another row does not open.
-/// Layout: version byte, 24-byte random nonce, ciphertext with tag.
+/// XChaCha20-Poly1305 sealing of TOTP secrets under a ring of keys. The
+/// current key seals; each sealed secret names its key, so secrets sealed
+/// before a rotation still open. The version, the key id and the user's id
+/// are the associated data, so a sealed secret copied to another row, or
+/// relabelled with another key id, does not open.
+/// Layout: version byte, key id, 24-byte random nonce, ciphertext with tag.
 pub struct XChaChaSealer {
-    cipher: XChaCha20Poly1305,
+    current: u8,
+    ciphers: Vec<(u8, XChaCha20Poly1305)>,
 }
 
 impl core::fmt::Debug for XChaChaSealer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("XChaChaSealer(..)")
+        let ids: Vec<u8> = self.ciphers.iter().map(|(id, _)| *id).collect();
+        f.debug_struct("XChaChaSealer")
+            .field("current", &self.current)
+            .field("keys", &ids)
+            .finish()
     }
 }
 
 impl XChaChaSealer {
-    /// A sealer under `key`.
+    /// A sealer with one key, id 1.
     #[must_use]
     pub fn new(key: &SealingKey) -> Self {
-        Self {
-            cipher: XChaCha20Poly1305::new(&key.0.into()),
-        }
+        Self::with_keys(1, &[(1, key.clone())])
     }
 
-    fn associated_data(user: UserId) -> [u8; 33] {
-        let mut aad = [0u8; 33];
+    /// A sealer whose key `current` seals and whose `keys` all open.
+    #[must_use]
+    pub fn with_keys(current: u8, keys: &[(u8, SealingKey)]) -> Self {
+        let ciphers = keys
+            .iter()
+            .map(|(id, key)| (*id, XChaCha20Poly1305::new(&key.0.into())))
+            .collect();
+        Self { current, ciphers }
+    }
+
+    /// The sealer of every key of a server keyring.
+    #[must_use]
+    pub fn from_keyring(ring: &mfa_core::Keyring) -> Self {
+        Self::with_keys(ring.current_id(), &ring.sealing_keys())
+    }
+
+    fn cipher(&self, id: u8) -> Option<&XChaCha20Poly1305> {
+        self.ciphers.iter().find(|(k, _)| *k == id).map(|(_, c)| c)
+    }
+
+    fn associated_data(key_id: u8, user: UserId) -> [u8; 34] {
+        let mut aad = [0u8; 34];
         aad[0] = SEAL_VERSION;
-        aad[1..17].copy_from_slice(b"mfa totp secret\0");
-        aad[17..].copy_from_slice(user.0.as_bytes());
+        aad[1] = key_id;
+        aad[2..18].copy_from_slice(b"mfa totp secret\0");
+        aad[18..].copy_from_slice(user.0.as_bytes());
         aad
     }
 }
 
 impl SecretSealer for XChaChaSealer {
     fn seal(&self, user: UserId, secret: &TotpSecret) -> Result<SealedSecret, SealError> {
+        let cipher = self.cipher(self.current).ok_or(SealError)?;
         let mut nonce = [0u8; NONCE_LEN];
         OsRandom.fill_bytes(&mut nonce);
-        let aad = Self::associated_data(user);
+        let aad = Self::associated_data(self.current, user);
         let payload = Payload {
             msg: secret.expose_bytes(),
             aad: &aad,
         };
-        let ciphertext = self
-            .cipher
+        let ciphertext = cipher
             .encrypt(&XNonce::from(nonce), payload)
             .map_err(|_| SealError)?;
 
-        let mut sealed = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
-        sealed.push(SEAL_VERSION);
+        let mut sealed = Vec::with_capacity(HEADER_LEN + ciphertext.len());
+        sealed.extend_from_slice(&[SEAL_VERSION, self.current]);
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&ciphertext);
         Ok(SealedSecret(sealed))
     }
 
     fn unseal(&self, user: UserId, sealed: &SealedSecret) -> Result<TotpSecret, SealError> {
-        let (&version, rest) = sealed.0.split_first().ok_or(SealError)?;
-        if version != SEAL_VERSION || rest.len() < NONCE_LEN {
-            return Err(SealError);
-        }
-        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError)?;
-        let aad = Self::associated_data(user);
+        let key_id = self.key_id(sealed).ok_or(SealError)?;
+        let cipher = self.cipher(key_id).ok_or(SealError)?;
+        let nonce: [u8; NONCE_LEN] = sealed.0[2..HEADER_LEN].try_into().map_err(|_| SealError)?;
+        let aad = Self::associated_data(key_id, user);
+        let payload = Payload {
+            msg: &sealed.0[HEADER_LEN..],
+            aad: &aad,
+        };
         let plain = zeroize::Zeroizing::new(
-            self.cipher
-                .decrypt(
-                    &XNonce::from(nonce),
-                    Payload {
-                        msg: ciphertext,
-                        aad: &aad,
-                    },
-                )
+            cipher
+                .decrypt(&XNonce::from(nonce), payload)
                 .map_err(|_| SealError)?,
         );
         TotpSecret::from_bytes(&plain).map_err(|_| SealError)
+    }
+
+    fn key_id(&self, sealed: &SealedSecret) -> Option<u8> {
+        match sealed.0.as_slice() {
+            [SEAL_VERSION, key_id, ..] if sealed.0.len() > HEADER_LEN => Some(*key_id),
+            _ => None,
+        }
+    }
+
+    fn current_key_id(&self) -> u8 {
+        self.current
     }
 }
 
@@ -305,6 +339,36 @@ mod tests {
         assert_eq!(
             sealer(1).unseal(alice, &SealedSecret(vec![1; 10])),
             Err(SealError)
+        );
+    }
+
+    #[test]
+    fn secrets_sealed_under_an_older_key_open_after_a_rotation() {
+        let secret = TotpSecret::from_bytes(b"12345678901234567890").unwrap();
+        let alice = UserId(Uuid::from_u128(1));
+        let before = XChaChaSealer::with_keys(1, &[(1, SealingKey([1; 32]))]);
+        let after =
+            XChaChaSealer::with_keys(2, &[(2, SealingKey([2; 32])), (1, SealingKey([1; 32]))]);
+        let old = before.seal(alice, &secret).unwrap();
+        let new = after.seal(alice, &secret).unwrap();
+        assert_eq!(
+            (before.key_id(&old), after.key_id(&new)),
+            (Some(1), Some(2))
+        );
+        assert_eq!(after.unseal(alice, &old).unwrap(), secret);
+        assert_eq!(after.unseal(alice, &new).unwrap(), secret);
+        assert_eq!(
+            before.unseal(alice, &new),
+            Err(SealError),
+            "an unknown key id does not open"
+        );
+
+        let mut relabelled = new.clone();
+        relabelled.0[1] = 1;
+        assert_eq!(
+            after.unseal(alice, &relabelled),
+            Err(SealError),
+            "the key id is authenticated"
         );
     }
 

@@ -32,5 +32,6 @@ pub use usecases::account::{
     AuthError, Authenticated, IssuedSession, LoginError, LoginOutcome, LoginRequest, RegisterError,
 };
 pub use usecases::mfa::{
-    EnableFailure, EnableInput, MfaStatus, OperatorError, ProofError, SetupError, SetupOutcome,
+    EnableFailure, EnableInput, MfaStatus, OperatorError, ProofError, ResealReport, SetupError,
+    SetupOutcome,
 };

@@ -46,6 +46,15 @@ impl core::fmt::Debug for SealedSecret {
     }
 }
 
+/// Where a sealed secret is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SecretSlot {
+    /// The secret of MFA that is on.
+    Active,
+    /// The secret of a setup waiting for its verification code.
+    Pending,
+}
+
 /// MFA as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoredMfa {
@@ -131,7 +140,8 @@ pub enum AuditKind {
     LoginSucceeded,
     /// A password was wrong.
     LoginFailed,
-    /// A second factor was refused at login.
+    /// A second factor was refused (at login, disable or regeneration), or
+    /// a verification code at enable.
     SecondFactorFailed,
     /// Too many failures: attempts are refused for a while.
     LockedOut,

@@ -8,8 +8,8 @@
 use mfa_core::{BackupCodeHash, Failures, Password, TotpSecret, UnixTime};
 
 use crate::model::{
-    AuditEvent, NewUser, PendingSetupRecord, SealedSecret, SessionId, SessionRecord, SetupId,
-    UserId, UserRecord,
+    AuditEvent, NewUser, PendingSetupRecord, SealedSecret, SecretSlot, SessionId, SessionRecord,
+    SetupId, UserId, UserRecord,
 };
 
 /// A storage failure. Its text is for the operator's log and never holds a
@@ -98,6 +98,25 @@ pub trait UserStore: Send + Sync {
         setup: &PendingSetupRecord,
         enabled_at: UnixTime,
         accepted_step: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Sealed secrets of one slot, of users whose id is after `after`, in
+    /// id order, at most `limit`: the pages of a re-sealing pass.
+    fn sealed_secrets_after(
+        &self,
+        slot: SecretSlot,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<(UserId, SealedSecret)>, StoreError>;
+
+    /// Atomically replaces the user's sealed secret in `slot` with `new`,
+    /// only if it still is `old`. True if this caller replaced it.
+    fn replace_sealed_secret(
+        &self,
+        id: UserId,
+        slot: SecretSlot,
+        old: &SealedSecret,
+        new: &SealedSecret,
     ) -> Result<bool, StoreError>;
 
     /// In one transaction: erases the secret, the codes, any pending setup
@@ -208,4 +227,10 @@ pub trait SecretSealer: Send + Sync {
 
     /// Decrypts a secret sealed for `user`; fails for any other user.
     fn unseal(&self, user: UserId, sealed: &SealedSecret) -> Result<TotpSecret, SealError>;
+
+    /// The id of the key that sealed `sealed`, if it is of this sealer's form.
+    fn key_id(&self, sealed: &SealedSecret) -> Option<u8>;
+
+    /// The id of the key that seals now.
+    fn current_key_id(&self) -> u8;
 }

@@ -67,12 +67,19 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Derives the keys from the server key.
+    /// Derives the keys from one server key.
     #[must_use]
     pub fn derive(server: &ServerKey) -> Self {
+        Self::from_keyring(&mfa_core::Keyring::single(server.clone()))
+    }
+
+    /// Derives the keys from every server key: the current signs and hashes,
+    /// the older ones still verify tokens and match backup codes.
+    #[must_use]
+    pub fn from_keyring(ring: &mfa_core::Keyring) -> Self {
         Self {
-            token: server.token_key(),
-            backup_codes: server.backup_code_key(),
+            token: ring.token_key(),
+            backup_codes: ring.backup_code_key(),
         }
     }
 }
@@ -167,6 +174,17 @@ impl<P: Ports> Service<P> {
     /// The storage adapter, for health checks and operator commands.
     pub fn store(&self) -> &P::Store {
         &self.store
+    }
+
+    /// Gives the storage adapter back, to run it under other adapters (as
+    /// a test of a key rotation does).
+    pub fn into_store(self) -> P::Store {
+        self.store
+    }
+
+    /// The password hasher, for tests that count its work.
+    pub fn hasher(&self) -> &P::Hasher {
+        &self.hasher
     }
 
     /// The clock the use cases read.

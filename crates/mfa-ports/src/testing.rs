@@ -12,8 +12,8 @@ use rand_core::Rng;
 
 use crate::adapters::XChaChaSealer;
 use crate::model::{
-    AuditEvent, NewUser, PendingSetupRecord, SessionId, SessionRecord, SetupId, StoredMfa, UserId,
-    UserRecord,
+    AuditEvent, NewUser, PendingSetupRecord, SealedSecret, SecretSlot, SessionId, SessionRecord,
+    SetupId, StoredMfa, UserId, UserRecord,
 };
 use crate::ports::{
     AuditLog, Clock, HashError, HealthCheck, LoginThrottleStore, PasswordHasher, Randomness,
@@ -233,6 +233,58 @@ impl UserStore for InMemoryStore {
         Ok(true)
     }
 
+    fn sealed_secrets_after(
+        &self,
+        slot: SecretSlot,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<(UserId, SealedSecret)>, StoreError> {
+        let state = self.lock();
+        let mut found: Vec<(UserId, SealedSecret)> = match slot {
+            SecretSlot::Active => state
+                .users
+                .iter()
+                .filter_map(|(id, (_, r))| match &r.mfa {
+                    StoredMfa::Enabled { sealed_secret, .. } => Some((*id, sealed_secret.clone())),
+                    StoredMfa::Disabled => None,
+                })
+                .collect(),
+            SecretSlot::Pending => state
+                .pending
+                .iter()
+                .map(|(id, p)| (*id, p.sealed_secret.clone()))
+                .collect(),
+        };
+        found.retain(|(id, _)| after.is_none_or(|a| *id > a));
+        found.sort_by_key(|(id, _)| *id);
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    fn replace_sealed_secret(
+        &self,
+        id: UserId,
+        slot: SecretSlot,
+        old: &SealedSecret,
+        new: &SealedSecret,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let stored = match slot {
+            SecretSlot::Active => match state.users.get_mut(&id).map(|(_, r)| &mut r.mfa) {
+                Some(StoredMfa::Enabled { sealed_secret, .. }) => Some(sealed_secret),
+                _ => None,
+            },
+            SecretSlot::Pending => state.pending.get_mut(&id).map(|p| &mut p.sealed_secret),
+        };
+        Ok(match stored {
+            Some(sealed) if sealed == old => {
+                *sealed = new.clone();
+                true
+            }
+            _ => false,
+        })
+    }
+
     fn disable_mfa(&self, id: UserId, keep: Option<SessionId>) -> Result<bool, StoreError> {
         let mut state = self.lock();
         let Some((_, record)) = state.users.get_mut(&id) else {
@@ -391,9 +443,13 @@ impl Randomness for SeededRandom {
 }
 
 /// A fast, insecure stand-in for Argon2, so use-case tests run quickly. The
-/// "hash" is the password's length and a checksum; never use it for real.
+/// "hash" is a checksum of the password; never use it for real. It counts
+/// verifications, real and dummy, so tests can check that every login path
+/// pays for exactly one.
 #[derive(Debug, Default)]
-pub struct FakeHasher;
+pub struct FakeHasher {
+    verifications: AtomicU64,
+}
 
 impl FakeHasher {
     fn digest(password: &Password) -> String {
@@ -401,6 +457,11 @@ impl FakeHasher {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         password.expose().hash(&mut h);
         format!("fake${:016x}", h.finish())
+    }
+
+    /// Verifications so far, dummy ones included.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::SeqCst)
     }
 }
 
@@ -410,10 +471,13 @@ impl PasswordHasher for FakeHasher {
     }
 
     fn verify(&self, password: &Password, phc: &str) -> bool {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
         Self::digest(password) == phc
     }
 
-    fn verify_dummy(&self, _password: &Password) {}
+    fn verify_dummy(&self, _password: &Password) {
+        self.verifications.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// The fakes as one set of ports; sealing uses the real XChaCha20-Poly1305
@@ -435,14 +499,26 @@ impl Ports for FakePorts {
 pub fn service(seed: u64, now: UnixTime, settings: Settings) -> Service<FakePorts> {
     let mut key = [0u8; 32];
     SeededRandom::new(seed ^ 0x5eed).fill_bytes(&mut key);
-    let server_key = mfa_core::ServerKey::from_bytes(key);
+    let ring = mfa_core::Keyring::single(mfa_core::ServerKey::from_bytes(key));
+    service_on(InMemoryStore::new(), seed, now, settings, &ring)
+}
+
+/// A service on the fakes over an existing store and a given keyring.
+#[must_use]
+pub fn service_on(
+    store: InMemoryStore,
+    seed: u64,
+    now: UnixTime,
+    settings: Settings,
+    ring: &mfa_core::Keyring,
+) -> Service<FakePorts> {
     Service::new(
-        InMemoryStore::new(),
+        store,
         FixedClock::at(now),
         SeededRandom::new(seed),
-        FakeHasher,
-        XChaChaSealer::new(&server_key.sealing_key()),
+        FakeHasher::default(),
+        XChaChaSealer::from_keyring(ring),
         settings,
-        Keys::derive(&server_key),
+        Keys::from_keyring(ring),
     )
 }

@@ -262,12 +262,21 @@ fn unknown_email_and_wrong_password_get_the_same_refusal() {
     let svc = new_service();
     let alice = register_user(&svc, ALICE);
 
+    let before = svc.hasher().verifications();
     let unknown = login_as(&svc, &email("bob@example.com"), PASSWORD, None);
+    let after_unknown = svc.hasher().verifications();
     let wrong = login_as(&svc, &email(ALICE), WRONG_PASSWORD, None);
+    let after_wrong = svc.hasher().verifications();
 
     assert_eq!(unknown.unwrap_err(), LoginError::InvalidCredentials);
     assert_eq!(wrong.unwrap_err(), LoginError::InvalidCredentials);
     assert!(audit_kinds(&svc, &alice).contains(&AuditKind::LoginFailed));
+    // Same work, so the same time: each path pays one password verification
+    // (a dummy one for the unknown email).
+    assert_eq!(
+        (after_unknown - before, after_wrong - after_unknown),
+        (1, 1)
+    );
 }
 
 #[test]

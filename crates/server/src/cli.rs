@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// TOTP two-factor login and backup codes over an HTTP JSON API.
 #[derive(Debug, Parser)]
-#[command(name = "mfa-server", version, args_conflicts_with_subcommands = true)]
+#[command(name = "mfa-server", version)]
 pub struct Cli {
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
@@ -68,9 +68,37 @@ pub enum Command {
     },
     /// Print security events, oldest first.
     Audit(AuditArgs),
+    /// Manage the server keys.
+    Keys {
+        /// The command.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print this machine's UTC time and the TOTP code an authenticator app
     /// should show now for a base32 secret, to check for clock drift.
     Totp(TotpArgs),
+}
+
+/// Commands on the server key file.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a key that every instance can read but none uses yet. Copy the
+    /// file to every instance and restart them before `keys rotate`.
+    Stage,
+    /// Put the staged key in use (or a new key, when none is staged) and
+    /// re-seal every TOTP secret under it. Older keys stay readable.
+    Rotate(RotateArgs),
+}
+
+/// Flags of `keys rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Only finish re-sealing under the current key (after an interruption).
+    #[arg(long)]
+    pub resume: bool,
+    /// Secrets re-sealed per database page.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub batch_size: u64,
 }
 
 /// Flags of `totp`.

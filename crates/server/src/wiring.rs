@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpServer, middleware::from_fn, web};
 use anyhow::{Context, bail};
-use mfa_core::{Email, MfaPolicy, ServerKey, TotpConfig};
+use mfa_core::{Email, Keyring, MfaPolicy, TotpConfig};
 use mfa_diesel::Database;
 use mfa_http::ratelimit::RateLimiter;
 use mfa_http::{AppState, MfaApi};
@@ -12,7 +12,10 @@ use mfa_ports::adapters::{Argon2Hasher, Argon2Settings, OsRandom, SystemClock, X
 use mfa_ports::{Keys, Ports, RequestContext, Service, Settings};
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{AuditArgs, Cli, Command, Common, LogFormat, ServeArgs, TotpArgs, UserCommand};
+use crate::cli::{
+    AuditArgs, Cli, Command, Common, KeysCommand, LogFormat, RotateArgs, ServeArgs, TotpArgs,
+    UserCommand,
+};
 use crate::keyfile::{self, KeyOrigin};
 
 /// The adapters of a running server.
@@ -30,9 +33,14 @@ impl Ports for Production {
 /// Log lines to stdout; `RUST_LOG` sets the level (default `info`).
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Logs go to stderr, so that a command's own output on stdout stays
+    // clean; colours only when a person is watching.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_ansi(colour)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
@@ -57,6 +65,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }) => reset_mfa(&cli.common, &email),
         Some(Command::Audit(args)) => audit(&cli.common, &args),
         Some(Command::Totp(args)) => totp(&args),
+        Some(Command::Keys {
+            command: KeysCommand::Stage,
+        }) => stage_key(&cli.common),
+        Some(Command::Keys {
+            command: KeysCommand::Rotate(args),
+        }) => rotate_keys(&cli.common, &args),
     }
 }
 
@@ -70,7 +84,7 @@ fn open_database(common: &Common) -> anyhow::Result<Database> {
     Ok(db)
 }
 
-fn load_key(common: &Common) -> anyhow::Result<ServerKey> {
+fn load_key(common: &Common) -> anyhow::Result<Keyring> {
     let (key, origin) = keyfile::load_or_create(&common.key_file)?;
     if origin == KeyOrigin::Created {
         tracing::warn!(
@@ -110,7 +124,8 @@ fn service(common: &Common, serve: &ServeArgs) -> anyhow::Result<Service<Product
         issuer: serve.issuer.clone(),
         ..Settings::default()
     };
-    let sealer = XChaChaSealer::new(&key.sealing_key());
+    tracing::info!(key.current = key.current_id(), key.ids = ?key.ids(), "server keys loaded");
+    let sealer = XChaChaSealer::from_keyring(&key);
     Ok(Service::new(
         store,
         SystemClock,
@@ -118,7 +133,7 @@ fn service(common: &Common, serve: &ServeArgs) -> anyhow::Result<Service<Product
         hasher,
         sealer,
         settings,
-        Keys::derive(&key),
+        Keys::from_keyring(&key),
     ))
 }
 
@@ -169,8 +184,30 @@ fn migrate(common: &Common) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Operator commands work on the server's existing files: a missing key
+/// file or SQLite file means a wrong path, not a new deployment.
+fn require_existing_files(common: &Common) -> anyhow::Result<()> {
+    if !common.key_file.exists() {
+        bail!(
+            "no key file at {}; give the server's --key-file (or MFA_KEY_FILE)",
+            common.key_file.display()
+        );
+    }
+    let url = common.database_url.as_str();
+    let is_postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if !is_postgres && !std::path::Path::new(path).exists() {
+        bail!("no database at {path}; give the server's --database-url (or DATABASE_URL)");
+    }
+    Ok(())
+}
+
 fn operator_service(common: &Common) -> anyhow::Result<Service<Production>> {
     use clap::Parser as _;
+    require_existing_files(common)?;
     // Operator commands use the serve defaults for everything but storage.
     let defaults = crate::cli::Cli::try_parse_from(["mfa-server"]).context("default flags")?;
     service(common, &defaults.serve)
@@ -237,5 +274,40 @@ fn totp(args: &TotpArgs) -> anyhow::Result<()> {
     println!("time {}", mfa_http::handlers::rfc3339(now));
     println!("code {}", totp.generate(now));
     println!("valid for {} more seconds", 30 - now.0 % 30);
+    Ok(())
+}
+
+fn stage_key(common: &Common) -> anyhow::Result<()> {
+    require_existing_files(common)?;
+    let id = keyfile::stage(&common.key_file)?;
+    println!("staged key {id} in {}", common.key_file.display());
+    println!("copy this file to every instance, restart them, then run `mfa-server keys rotate`");
+    Ok(())
+}
+
+fn rotate_keys(common: &Common, args: &RotateArgs) -> anyhow::Result<()> {
+    require_existing_files(common)?;
+    if !args.resume {
+        let (id, was_staged) = keyfile::promote(&common.key_file)?;
+        println!(
+            "key {id} is now the current key in {}",
+            common.key_file.display()
+        );
+        if !was_staged {
+            println!(
+                "instances started before now cannot read key {id} until restarted with this file; \
+                 with several instances, stage a key first (`mfa-server keys stage`)"
+            );
+        }
+    }
+    let service = operator_service(common)?;
+    let batch_size = usize::try_from(args.batch_size).unwrap_or(200);
+    let report = service.reseal_secrets(batch_size, None)?;
+    println!(
+        "re-sealed {} secret(s) under key {}; older keys stay readable, so tokens signed with them \
+         stay valid until they expire and backup codes issued under them keep working",
+        report.resealed,
+        keyfile::read(&common.key_file)?.current_id()
+    );
     Ok(())
 }

@@ -2,7 +2,9 @@
 
 use diesel::prelude::*;
 use mfa_core::{BackupCodeHash, Failures, UnixTime};
-use mfa_ports::model::{NewUser, PendingSetupRecord, SessionId, SetupId, UserId, UserRecord};
+use mfa_ports::model::{
+    NewUser, PendingSetupRecord, SealedSecret, SecretSlot, SessionId, SetupId, UserId, UserRecord,
+};
 use mfa_ports::ports::{StoreError, UserStore};
 
 use super::sessions::revoke_sessions_query;
@@ -10,7 +12,7 @@ use crate::Database;
 use crate::conn::{BackendConnection, with_connection};
 use crate::rows::{
     CodeColumns, NewUserRow, PendingRow, PendingSetupRow, UserRow, code_rows, db_step, db_time,
-    db_uuid, user_record,
+    db_uuid, read_uuid, user_record,
 };
 use crate::schema::{backup_codes, mfa_pending_setups as pending, users};
 
@@ -300,6 +302,74 @@ impl UserStore for Database {
                 other => other,
             }
         })
+    }
+
+    /// A keyset page in id order: interrupted passes resume where they
+    /// stopped, whatever was written meanwhile.
+    fn sealed_secrets_after(
+        &self,
+        slot: SecretSlot,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<(UserId, SealedSecret)>, StoreError> {
+        let after = after.map(|u| db_uuid(u.0)).unwrap_or_default();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(String, Option<Vec<u8>>)> = match slot {
+            SecretSlot::Active => with_connection!(self, |conn| {
+                users::table
+                    .select((users::id, users::mfa_secret))
+                    .filter(users::mfa_secret.is_not_null())
+                    .filter(users::id.gt(&after))
+                    .order(users::id.asc())
+                    .limit(limit)
+                    .load(conn)
+            })?,
+            SecretSlot::Pending => with_connection!(self, |conn| {
+                pending::table
+                    .select((pending::user_id, pending::sealed_secret.nullable()))
+                    .filter(pending::user_id.gt(&after))
+                    .order(pending::user_id.asc())
+                    .limit(limit)
+                    .load(conn)
+            })?,
+        };
+        rows.into_iter()
+            .filter_map(|(id, sealed)| Some((id, sealed?)))
+            .map(|(id, sealed)| Ok((UserId(read_uuid(&id, "user id")?), SealedSecret(sealed))))
+            .collect()
+    }
+
+    /// `UPDATE … SET secret = new WHERE user = ? AND secret = old`: a secret
+    /// changed meanwhile (MFA off, a new setup) is left as it is.
+    fn replace_sealed_secret(
+        &self,
+        id: UserId,
+        slot: SecretSlot,
+        old: &SealedSecret,
+        new: &SealedSecret,
+    ) -> Result<bool, StoreError> {
+        let id = db_uuid(id.0);
+        let replaced = match slot {
+            SecretSlot::Active => with_connection!(self, |conn| {
+                diesel::update(
+                    users::table
+                        .filter(users::id.eq(&id))
+                        .filter(users::mfa_secret.eq(&old.0)),
+                )
+                .set(users::mfa_secret.eq(Some(&new.0)))
+                .execute(conn)
+            })?,
+            SecretSlot::Pending => with_connection!(self, |conn| {
+                diesel::update(
+                    pending::table
+                        .filter(pending::user_id.eq(&id))
+                        .filter(pending::sealed_secret.eq(&old.0)),
+                )
+                .set(pending::sealed_secret.eq(&new.0))
+                .execute(conn)
+            })?,
+        };
+        Ok(replaced == 1)
     }
 
     /// One write transaction: lock the user and read whether MFA was on,

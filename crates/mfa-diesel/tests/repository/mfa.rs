@@ -4,7 +4,9 @@
 use diesel::QueryResult;
 use diesel::result::DatabaseErrorKind;
 use mfa_core::{BackupCodeHash, Failures, StoredBackupCode};
-use mfa_ports::model::{PendingSetupRecord, SessionRecord, StoredMfa, UserId, UserRecord};
+use mfa_ports::model::{
+    PendingSetupRecord, SealedSecret, SecretSlot, SessionRecord, StoredMfa, UserId, UserRecord,
+};
 use mfa_ports::ports::{SessionStore, UserStore};
 
 use crate::harness::{
@@ -21,6 +23,7 @@ on_both_backends!(
     enabling_refuses_a_stale_setup_id,
     enabling_refuses_when_already_enabled_or_nothing_is_pending,
     sealed_secrets_are_stored_byte_for_byte,
+    sealed_secrets_are_paged_in_id_order_and_replaced_only_if_unchanged,
     disabling_erases_everything_and_revokes_other_sessions,
     an_operator_reset_revokes_every_session_even_with_mfa_off,
     the_schema_refuses_a_half_enabled_user,
@@ -331,6 +334,64 @@ fn sealed_secrets_are_stored_byte_for_byte(db: &TestDb) {
         id.0
     ));
     assert_eq!(code.as_deref(), Some(hash(14 * 16).as_bytes().as_slice()));
+}
+
+fn sealed_secrets_are_paged_in_id_order_and_replaced_only_if_unchanged(db: &TestDb) {
+    let mut active: Vec<UserId> = (0..5)
+        .map(|i| enabled_user(db, &format!("page{i}@example.com"), 20 + i, 1))
+        .collect();
+    active.sort();
+    let waiting = user(db, "waiting@example.com");
+    db.put_pending_setup(waiting, &setup(30)).unwrap();
+    user(db, "plain@example.com");
+
+    let first = db
+        .sealed_secrets_after(SecretSlot::Active, None, 2)
+        .unwrap();
+    let second = db
+        .sealed_secrets_after(SecretSlot::Active, Some(first[1].0), 2)
+        .unwrap();
+    let last = db
+        .sealed_secrets_after(SecretSlot::Active, Some(second[1].0), 2)
+        .unwrap();
+    let ids: Vec<UserId> = first
+        .iter()
+        .chain(&second)
+        .chain(&last)
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(
+        ids, active,
+        "every user with MFA on, once, in id order; none without"
+    );
+    let pending = db
+        .sealed_secrets_after(SecretSlot::Pending, None, 10)
+        .unwrap();
+    assert_eq!(pending, vec![(waiting, sealed(30))]);
+
+    let (id, old) = first[0].clone();
+    let new = SealedSecret(vec![9; 40]);
+    assert!(
+        db.replace_sealed_secret(id, SecretSlot::Active, &old, &new)
+            .unwrap()
+    );
+    assert!(
+        !db.replace_sealed_secret(id, SecretSlot::Active, &old, &sealed(1))
+            .unwrap(),
+        "the old value is gone"
+    );
+    let StoredMfa::Enabled { sealed_secret, .. } = db.user_by_id(id).unwrap().unwrap().mfa else {
+        panic!("MFA still on");
+    };
+    assert_eq!(sealed_secret, new);
+    assert!(
+        db.replace_sealed_secret(waiting, SecretSlot::Pending, &sealed(30), &new)
+            .unwrap()
+    );
+    assert_eq!(
+        db.pending_setup(waiting).unwrap().unwrap().sealed_secret,
+        new
+    );
 }
 
 fn disabling_erases_everything_and_revokes_other_sessions(db: &TestDb) {

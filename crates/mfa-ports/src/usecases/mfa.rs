@@ -9,7 +9,8 @@ use mfa_core::{
 use zeroize::Zeroizing;
 
 use crate::model::{
-    AuditEvent, AuditKind, PendingSetupRecord, SetupId, StoredMfa, UserId, UserRecord,
+    AuditEvent, AuditKind, PendingSetupRecord, SealedSecret, SecretSlot, SetupId, StoredMfa,
+    UserId, UserRecord,
 };
 use crate::ports::{AuditLog, SecretSealer, StoreError, UserStore};
 use crate::service::{FactorFailure, InternalError, Ports, RequestContext, Service};
@@ -131,6 +132,15 @@ pub struct MfaStatus {
     pub backup_codes_remaining: usize,
 }
 
+/// What a re-sealing pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResealReport {
+    /// Secrets moved to the current key.
+    pub resealed: usize,
+    /// Whether every secret was visited; false when the pass was cut short.
+    pub finished: bool,
+}
+
 /// Why an operator command failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OperatorError {
@@ -242,7 +252,7 @@ impl<P: Ports> Service<P> {
             .map_err(|_| EnableFailure::SecretMismatch)?;
         let sent_codes = input
             .backup_codes
-            .map(|codes| self.hash_sent_codes(codes))
+            .map(|codes| self.hash_sent_codes(codes, &stored.backup_codes))
             .transpose()?;
         let request = EnableRequest {
             code: input.verification_code,
@@ -259,7 +269,7 @@ impl<P: Ports> Service<P> {
         ) {
             Ok(enabled) => enabled,
             Err(EnableError::InvalidCode(_)) => {
-                return Err(self.refuse_verification_code(user, &stored)?);
+                return Err(self.refuse_verification_code(user, &stored, ctx)?);
             }
             Err(EnableError::SetupExpired) => {
                 self.store.discard_pending_setup(user, stored.id)?;
@@ -288,12 +298,26 @@ impl<P: Ports> Service<P> {
         Ok(())
     }
 
-    fn hash_sent_codes(&self, codes: &[String]) -> Result<Vec<BackupCodeHash>, EnableFailure> {
-        codes
+    /// Hashes echoed codes under the key the pending ones were hashed with,
+    /// which is an older key when a rotation came between setup and enable.
+    fn hash_sent_codes(
+        &self,
+        codes: &[String],
+        pending: &[BackupCodeHash],
+    ) -> Result<Vec<BackupCodeHash>, EnableFailure> {
+        let per_code: Vec<Vec<BackupCodeHash>> = codes
             .iter()
-            .map(|c| BackupCode::parse(c).map(|code| self.keys.backup_codes.hash(&code)))
+            .map(|c| {
+                BackupCode::parse(c).map(|code| self.keys.backup_codes.candidate_hashes(&code))
+            })
             .collect::<Result<_, _>>()
-            .map_err(|_| EnableFailure::BackupCodesMismatch)
+            .map_err(|_| EnableFailure::BackupCodesMismatch)?;
+        let under_key = |k: usize| -> Vec<BackupCodeHash> {
+            per_code.iter().filter_map(|c| c.get(k).copied()).collect()
+        };
+        let keys = per_code.first().map_or(1, Vec::len);
+        let matching = (0..keys).find(|&k| under_key(k).iter().any(|h| pending.contains(h)));
+        Ok(under_key(matching.unwrap_or(0)))
     }
 
     /// Counts a wrong verification code; the fifth discards the setup.
@@ -301,10 +325,12 @@ impl<P: Ports> Service<P> {
         &self,
         user: UserId,
         stored: &PendingSetupRecord,
+        ctx: &RequestContext,
     ) -> Result<EnableFailure, InternalError> {
-        if let Some(count) = self.store.record_setup_failure(user, stored.id)?
-            && state::setup_exhausted(count, &self.settings.policy)
-        {
+        let count = self.store.record_setup_failure(user, stored.id)?;
+        let detail = format!("step=enable failures={}", count.unwrap_or_default());
+        self.audit(AuditKind::SecondFactorFailed, Some(user), ctx, &detail)?;
+        if count.is_some_and(|n| state::setup_exhausted(n, &self.settings.policy)) {
             self.store.discard_pending_setup(user, stored.id)?;
         }
         Ok(EnableFailure::InvalidCode)
@@ -406,6 +432,69 @@ impl<P: Ports> Service<P> {
         self.audit(AuditKind::OperatorReset, Some(user), ctx, "")
             .map_err(InternalError::from)?;
         Ok(user)
+    }
+
+    /// Re-seals every secret (active and pending) that is not under the
+    /// current key, `batch_size` at a time, stopping after `max_batches`
+    /// pages if given. Each secret is replaced by its own conditional write,
+    /// so an interrupted pass loses nothing and the next pass resumes: it
+    /// skips what is already under the current key.
+    pub fn reseal_secrets(
+        &self,
+        batch_size: usize,
+        max_batches: Option<usize>,
+    ) -> Result<ResealReport, OperatorError> {
+        let current = self.sealer.current_key_id();
+        let batch_size = batch_size.max(1);
+        let mut report = ResealReport {
+            resealed: 0,
+            finished: true,
+        };
+        let mut pages = 0;
+        for slot in [SecretSlot::Active, SecretSlot::Pending] {
+            let mut after = None;
+            loop {
+                if max_batches.is_some_and(|max| pages >= max) {
+                    report.finished = false;
+                    return Ok(report);
+                }
+                let page = self.store.sealed_secrets_after(slot, after, batch_size)?;
+                pages += 1;
+                for (user, sealed) in &page {
+                    if self.sealer.key_id(sealed) != Some(current)
+                        && self.reseal_one(*user, slot, sealed)?
+                    {
+                        report.resealed += 1;
+                    }
+                }
+                match page.last() {
+                    Some((last, _)) if page.len() == batch_size => after = Some(*last),
+                    _ => break,
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn reseal_one(
+        &self,
+        user: UserId,
+        slot: SecretSlot,
+        sealed: &SealedSecret,
+    ) -> Result<bool, OperatorError> {
+        let secret = self
+            .sealer
+            .unseal(user, sealed)
+            .map_err(InternalError::from)?;
+        let fresh = self
+            .sealer
+            .seal(user, &secret)
+            .map_err(InternalError::from)?;
+        // A false answer means the secret changed meanwhile (MFA turned off
+        // or set up again); whatever replaced it was sealed afresh.
+        Ok(self
+            .store
+            .replace_sealed_secret(user, slot, sealed, &fresh)?)
     }
 
     /// Security events of one user (by email) or of everyone, oldest first.
