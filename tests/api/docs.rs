@@ -1,8 +1,9 @@
 //! The user's guide in `docs/` says what the built binary does: the
 //! quickstart's transcript is what `docs/quickstart.sh` prints against a live
 //! server, every ```sh block of the operations and troubleshooting pages runs,
-//! the configuration tables match `--help`, and the error messages quoted for
-//! a bad key file are the ones the server prints.
+//! the configuration tables match `--help` (every sub-command, flag,
+//! variable and default), the error messages quoted for a bad key file are
+//! the ones the server prints, and every link between the pages resolves.
 //!
 //! Set `MFA_UPDATE_DOCS=1` to write a changed quickstart transcript back into
 //! `docs/quickstart.md` instead of failing.
@@ -393,7 +394,7 @@ fn help_flags(help: &str) -> Vec<HelpFlag> {
     flags
 }
 
-/// The sub-commands `mfa-server --help` lists, but `help`.
+/// The sub-commands a help text lists, but `help`.
 fn sub_commands(help: &str) -> Vec<String> {
     help.lines()
         .skip_while(|l| !l.starts_with("Commands:"))
@@ -405,22 +406,39 @@ fn sub_commands(help: &str) -> Vec<String> {
         .collect()
 }
 
+/// The help of the binary and of every sub-command, nested ones included,
+/// each with the words that name it (`["user", "reset-mfa"]`).
+fn every_help() -> Vec<(Vec<String>, String)> {
+    let mut helps = Vec::new();
+    let mut pending = vec![Vec::new()];
+    while let Some(words) = pending.pop() {
+        let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+        args.push("--help");
+        let help = help_of(&args);
+        for command in sub_commands(&help) {
+            let mut nested = words.clone();
+            nested.push(command);
+            pending.push(nested);
+        }
+        helps.push((words, help));
+    }
+    helps
+}
+
 #[test]
 fn the_configuration_tables_match_the_help() {
     // Arrange
     let operations = read_doc("operations.md");
     let rows: Vec<&str> = operations.lines().filter(|l| l.starts_with('|')).collect();
-    let top = help_of(&["--help"]);
-    let mut helps = vec![top.clone()];
-    for command in sub_commands(&top) {
+    let helps = every_help();
+    for (words, _) in helps.iter().filter(|(w, _)| !w.is_empty()) {
+        let command = format!("mfa-server {}", words.join(" "));
         assert!(
-            operations.contains(&format!("mfa-server {command}")),
-            "operations.md does not describe `mfa-server {command}`"
+            operations.contains(&command),
+            "operations.md does not describe `{command}`"
         );
-        helps.push(help_of(&[&command, "--help"]));
     }
-    helps.push(help_of(&["user", "reset-mfa", "--help"]));
-    let flags: Vec<HelpFlag> = helps.iter().flat_map(|h| help_flags(h)).collect();
+    let flags: Vec<HelpFlag> = helps.iter().flat_map(|(_, h)| help_flags(h)).collect();
     assert!(flags.len() > 15, "the help was read: {flags:?}");
 
     // Act + assert: every flag of the help is in a table row, with its
@@ -492,4 +510,67 @@ fn the_key_file_messages_quoted_in_troubleshooting_are_the_servers() {
 
     // Assert
     assert_eq!(quoted, printed, "troubleshooting.md quotes other messages");
+}
+
+/// The anchor GitHub gives a heading.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn anchors(markdown: &str) -> Vec<String> {
+    let mut in_block = false;
+    let mut found = Vec::new();
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+        } else if !in_block && line.starts_with('#') {
+            found.push(anchor(line.trim_start_matches('#')));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_link_between_the_pages_resolves() {
+    let dir = docs_dir();
+    let pages: Vec<PathBuf> = fs::read_dir(&dir)
+        .expect("docs/ is readable")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    assert!(pages.len() >= 6, "the pages were found: {pages:?}");
+
+    for page in &pages {
+        let text = fs::read_to_string(page).expect("a page");
+        for (at, _) in text.match_indices("](") {
+            let target: String = text[at + 2..].chars().take_while(|c| *c != ')').collect();
+            if target.starts_with("http") {
+                continue;
+            }
+            let (file, fragment) = target.split_once('#').unwrap_or((&target, ""));
+            let linked = if file.is_empty() {
+                page.clone()
+            } else {
+                dir.join(file)
+            };
+            let name = page.display();
+            assert!(linked.exists(), "{name}: the link ({target}) names no file");
+            if !fragment.is_empty() {
+                let linked_text = fs::read_to_string(&linked).expect("the linked page");
+                assert!(
+                    anchors(&linked_text).iter().any(|a| a == fragment),
+                    "{name}: the link ({target}) names no heading"
+                );
+            }
+        }
+    }
 }

@@ -210,6 +210,8 @@ pub async fn setup(
         (status = 400, description = "Invalid verification code, mismatching secret or codes, malformed body", body = ErrorResponse),
         (status = 401, description = "Missing or invalid token", body = ErrorResponse),
         (status = 409, description = "MFA already enabled, or no pending setup", body = ErrorResponse),
+        (status = 413, description = "Body over 64 KiB", body = ErrorResponse),
+        (status = 415, description = "Body is not JSON", body = ErrorResponse),
     ))]
 pub async fn enable(
     state: web::Data<AppState>,
@@ -239,6 +241,8 @@ pub async fn enable(
         (status = 401, description = "Missing or invalid token", body = ErrorResponse),
         (status = 403, description = "Invalid MFA code (counted as a failure)", body = ErrorResponse),
         (status = 409, description = "MFA is not enabled", body = ErrorResponse),
+        (status = 413, description = "Body over 64 KiB", body = ErrorResponse),
+        (status = 415, description = "Body is not JSON", body = ErrorResponse),
         (status = 429, description = "Locked out after failures", body = ErrorResponse),
     ))]
 pub async fn disable(
@@ -277,6 +281,8 @@ pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         (status = 401, description = "Missing or invalid token", body = ErrorResponse),
         (status = 403, description = "Invalid MFA code (counted as a failure)", body = ErrorResponse),
         (status = 409, description = "MFA is not enabled", body = ErrorResponse),
+        (status = 413, description = "Body over 64 KiB", body = ErrorResponse),
+        (status = 415, description = "Body is not JSON", body = ErrorResponse),
         (status = 429, description = "Locked out after failures", body = ErrorResponse),
     ))]
 pub async fn backup_codes(

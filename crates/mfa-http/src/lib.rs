@@ -1,12 +1,4 @@
-//! The HTTP JSON API of the MFA service, on actix-web.
-//!
-//! This crate owns the routes, the request and response shapes (with the
-//! exact JSON names of the original API), bearer-token extraction, the
-//! mapping of every error to a status (in [`error`]), the per-address rate
-//! limit and the OpenAPI document. It holds no business rule: every handler
-//! parses, calls one use case of `mfa-ports` on the blocking pool, and
-//! shapes the answer. It never answers with a stack trace, a database or
-//! parser message, a file path, or a secret it was not asked for.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
