@@ -2,12 +2,15 @@
 //!
 //! [`Totp`] keys the HMAC once and clones that state for every time step it
 //! tries, so a verification costs one HMAC per step in the window and no
-//! re-keying. Verification tries every step of the window whatever the
-//! input, compares in constant time, prefers the newest matching step, and
-//! refuses any step at or below the last accepted one.
+//! re-keying. Verification walks the window from the newest step down and
+//! stops at the first match, which is therefore the newest matching step;
+//! it refuses that step if it is at or below the last accepted one. A wrong
+//! code always costs the whole window, and each comparison is constant-time,
+//! so the time taken never depends on how close a wrong code came: only on
+//! whether, and at which step of the window, the right code matched.
 
 use hmac::{Hmac, KeyInit, Mac};
-use subtle::{ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater};
+use subtle::ConstantTimeEq;
 
 use crate::secret::TotpSecret;
 use crate::time::UnixTime;
@@ -280,22 +283,13 @@ impl Totp {
         let first = current.saturating_sub(u64::from(self.config.steps_back));
         let last = current.saturating_add(u64::from(self.config.steps_forward));
 
-        // Every step is computed and compared whatever matched before, so the
-        // time taken does not depend on which step (if any) matched.
-        let mut matched = subtle::Choice::from(0);
-        let mut newest = 0u64;
-        for step in first..=last {
-            let hit = self.hotp(step).ct_eq(&code.value);
-            newest.conditional_assign(&step, hit & step.ct_gt(&newest));
-            matched |= hit;
-        }
-
-        if !bool::from(matched) {
-            return Err(TotpError::Mismatch);
-        }
-        match last_accepted {
-            Some(used) if newest <= used => Err(TotpError::Replayed),
-            _ => Ok(newest),
+        let newest = (first..=last)
+            .rev()
+            .find(|&step| bool::from(self.hotp(step).ct_eq(&code.value)));
+        match (newest, last_accepted) {
+            (None, _) => Err(TotpError::Mismatch),
+            (Some(step), Some(used)) if step <= used => Err(TotpError::Replayed),
+            (Some(step), _) => Ok(step),
         }
     }
 }

@@ -108,8 +108,13 @@ impl Database {
         prepare_sqlite(&mut first).map_err(|e| not_writable(e.to_string()))?;
         drop(first);
 
+        // A SQLite connection is a file handle in this process; it cannot go
+        // stale the way a network connection can, so the validation query
+        // r2d2 runs on every checkout by default would only double the
+        // statements of a request.
         let pool: SqlitePool = Pool::builder()
             .max_size(pool_size)
+            .test_on_check_out(false)
             .connection_timeout(CHECKOUT_TIMEOUT)
             .connection_customizer(Box::new(SqlitePragmas))
             .build(ConnectionManager::new(&location))

@@ -156,7 +156,8 @@ impl FromRequest for Caller {
     }
 }
 
-fn bearer_token(req: &HttpRequest) -> Option<String> {
+/// The token of an `Authorization: Bearer …` header, if well formed.
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();

@@ -9,15 +9,16 @@ use std::time::Instant;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use mfa_core::{DisplayName, Email, Password, UnixTime};
-use mfa_ports::{EnableInput, LoginOutcome, LoginRequest, RequestContext, User};
+use mfa_ports::{Authenticated, EnableInput, LoginOutcome, LoginRequest, RequestContext, User};
 
+use crate::api::MfaApi;
 use crate::dto::{
     BackupCodesResponse, CodeBody, EnableBody, ErrorResponse, HealthResponse, LoginBody,
     LoginResponse, MfaRequiredResponse, RegisterBody, RegisterResponse, SetupResponse,
     StatusResponse, SuccessResponse, UserView,
 };
 use crate::error::ApiError;
-use crate::extract::{Caller, JsonBody, client_ip};
+use crate::extract::{Caller, JsonBody, bearer_token, client_ip};
 use crate::qr;
 use crate::state::AppState;
 
@@ -28,6 +29,23 @@ async fn body<T: serde::de::DeserializeOwned + 'static>(
     Ok(JsonBody::<T>::from_request(req, &mut payload.into_inner())
         .await?
         .0)
+}
+
+/// Authenticates the bearer token and runs `work` as that caller, in one
+/// trip to the blocking pool. For endpoints without a body, where no other
+/// check comes between the token and the use case.
+async fn as_caller<T: Send + 'static>(
+    state: &AppState,
+    req: &HttpRequest,
+    work: impl FnOnce(&dyn MfaApi, Authenticated) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let token = bearer_token(req).ok_or_else(ApiError::unauthorized)?;
+    let api = state.api.clone();
+    web::block(move || {
+        let caller = api.authenticate(&token)?;
+        work(api.as_ref(), caller)
+    })
+    .await?
 }
 
 fn context(state: &AppState, req: &HttpRequest) -> RequestContext {
@@ -166,10 +184,12 @@ async fn login_inner(
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
-    caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let (api, ctx) = (state.api.clone(), context(&state, &req));
-    web::block(move || api.logout(&caller.0, &ctx)).await??;
+    let ctx = context(&state, &req);
+    as_caller(&state, &req, move |api, caller| {
+        Ok(api.logout(&caller, &ctx)?)
+    })
+    .await?;
     Ok(ok())
 }
 
@@ -180,13 +200,12 @@ pub async fn logout(
         (status = 401, description = "Missing or invalid token", body = ErrorResponse),
         (status = 409, description = "MFA already enabled", body = ErrorResponse),
     ))]
-pub async fn setup(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    caller: Caller,
-) -> Result<HttpResponse, ApiError> {
-    let (api, ctx) = (state.api.clone(), context(&state, &req));
-    let outcome = web::block(move || api.setup_mfa(&caller.0, &ctx)).await??;
+pub async fn setup(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let ctx = context(&state, &req);
+    let outcome = as_caller(&state, &req, move |api, caller| {
+        Ok(api.setup_mfa(&caller, &ctx)?)
+    })
+    .await?;
     let qr_code_url = qr::svg_data_uri(&outcome.otpauth_uri).map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok().json(SetupResponse {
         success: true,
@@ -263,9 +282,11 @@ pub async fn disable(
         (status = 200, description = "MFA status", body = StatusResponse),
         (status = 401, description = "Missing or invalid token", body = ErrorResponse),
     ))]
-pub async fn status(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let api = state.api.clone();
-    let status = web::block(move || api.mfa_status(&caller.0)).await??;
+pub async fn status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let status = as_caller(&state, &req, |api, caller| Ok(api.mfa_status(&caller)?)).await?;
     Ok(HttpResponse::Ok().json(StatusResponse {
         enabled: status.enabled,
         enabled_at: status.enabled_at.map(rfc3339),

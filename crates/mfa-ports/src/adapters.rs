@@ -1,9 +1,10 @@
 //! The adapters that hold no storage: the system clock, the OS's random
 //! generator, Argon2id password hashing and XChaCha20-Poly1305 sealing.
 
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use mfa_core::{Password, SealingKey, TotpSecret, UnixTime};
@@ -78,45 +79,144 @@ pub enum Argon2SettingsError {
     NoConcurrency,
 }
 
-/// A counting semaphore: Argon2 allocates its whole memory cost per hash, so
-/// an unbounded number at once would exhaust memory under a login flood.
+/// Argon2 working memory, owned by one hashing thread for its lifetime.
+type Memory = Vec<Block>;
+
+type Job = Box<dyn FnOnce(&mut Memory) + Send>;
+
+/// A fixed set of threads that run every password hash, each with its own
+/// Argon2 memory allocated once. Argon2 needs its whole memory cost per
+/// hash; allocated per call, glibc keeps the freed 19 MiB in whichever
+/// arena served it, and under a login flood those blocks pile up across
+/// arenas (hundreds of MB measured). Here at most `threads` hashes run at
+/// once, and at most `threads` blocks of memory exist, ever (each taken on
+/// its thread's first hash).
 #[derive(Debug)]
-struct Permits {
-    free: Mutex<usize>,
-    released: Condvar,
+struct Workers {
+    queue: Option<mpsc::Sender<Job>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
-impl Permits {
-    fn run<T>(&self, work: impl FnOnce() -> T) -> T {
-        {
-            let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-            while *free == 0 {
-                free = self
-                    .released
-                    .wait(free)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            *free -= 1;
-        }
-        let _release = Release(self);
-        work()
+impl Workers {
+    fn start(threads: usize, blocks: usize) -> std::io::Result<Self> {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        let threads = (0..threads)
+            .map(|i| {
+                let jobs = Arc::clone(&jobs);
+                std::thread::Builder::new()
+                    .name(format!("argon2-{i}"))
+                    .spawn(move || {
+                        // Allocated on the first job, so an idle server holds none.
+                        let mut memory: Memory = Vec::new();
+                        loop {
+                            let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                            let Ok(job) = job else { break };
+                            fit(&mut memory, blocks);
+                            // A panicking job must not take the thread with it.
+                            let run = std::panic::AssertUnwindSafe(|| job(&mut memory));
+                            let _ = std::panic::catch_unwind(run);
+                        }
+                    })
+            })
+            .collect::<std::io::Result<_>>()?;
+        Ok(Self {
+            queue: Some(queue),
+            threads,
+        })
+    }
+
+    /// Runs `work` on a worker with its memory and waits for it; `None` if
+    /// it panicked.
+    fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (done, result) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |memory| {
+            let _ = done.send(work(memory));
+        });
+        self.queue.as_ref()?.send(job).ok()?;
+        result.recv().ok()
     }
 }
 
-struct Release<'a>(&'a Permits);
-
-impl Drop for Release<'_> {
+impl Drop for Workers {
     fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        self.0.released.notify_one();
+        self.queue.take();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
     }
 }
 
-/// Argon2id password hashing with a bound on concurrent hashes.
+/// Argon2id of `password` with `salt` in the worker's own memory, as a PHC
+/// string.
+fn hash_in(
+    memory: &mut Memory,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+) -> Result<String, HashError> {
+    let fail = |e: &dyn std::fmt::Display| HashError(e.to_string());
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut output = zeroize::Zeroizing::new([0u8; 32]);
+    fit(memory, params.block_count());
+    argon2
+        .hash_password_into_with_memory(password, salt, output.as_mut_slice(), &mut memory[..])
+        .map_err(|e| fail(&e))?;
+    let phc = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| fail(&e))?,
+        salt: Some(Salt::new(salt).map_err(|e| fail(&e))?),
+        hash: Some(Output::new(output.as_slice()).map_err(|e| fail(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches the PHC string `phc`, computed with the
+/// parameters stored in it, in the worker's own memory.
+fn verify_in(memory: &mut Memory, password: &[u8], phc: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        Params::try_from(&hash),
+        Algorithm::try_from(hash.algorithm.as_str()),
+    ) else {
+        return false;
+    };
+    let Ok(version) = hash.version.map_or(Ok(Version::V0x13), Version::try_from) else {
+        return false;
+    };
+    let mut output = zeroize::Zeroizing::new(vec![0u8; expected.len()]);
+    fit(memory, params.block_count());
+    let argon2 = Argon2::new(algorithm, version, params);
+    argon2
+        .hash_password_into_with_memory(password, salt.as_ref(), &mut output, &mut memory[..])
+        .is_ok()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            output.as_slice(),
+            expected.as_bytes(),
+        ))
+}
+
+/// Grows the memory for a stored hash of a higher cost; never shrinks it.
+fn fit(memory: &mut Memory, blocks: usize) {
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+}
+
+/// Argon2id password hashing on a fixed set of worker threads.
 #[derive(Debug)]
 pub struct Argon2Hasher {
-    argon2: Argon2<'static>,
-    permits: Permits,
+    params: Params,
+    workers: Workers,
     dummy_hash: String,
 }
 
@@ -138,23 +238,25 @@ impl Argon2Hasher {
             None,
         )
         .map_err(|e| Argon2SettingsError::Invalid(e.to_string()))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let permits = Permits {
-            free: Mutex::new(settings.max_concurrent),
-            released: Condvar::new(),
-        };
+        let workers =
+            Workers::start(settings.max_concurrent, params.block_count()).map_err(|e| {
+                Argon2SettingsError::Invalid(format!("cannot start the hashing threads: {e}"))
+            })?;
         let mut hasher = Self {
-            argon2,
-            permits,
+            params,
+            workers,
             dummy_hash: String::new(),
         };
 
+        // The dummy hash is made here, on the calling thread, with memory
+        // that is returned when freed: the workers stay without any until
+        // the first login, so an idle server stays small.
         let mut filler = [0u8; 24];
         OsRandom.fill_bytes(&mut filler);
-        let dummy = Password::parse(&hex(&filler))
-            .map_err(|e| Argon2SettingsError::Invalid(e.to_string()))?;
-        hasher.dummy_hash = hasher
-            .hash(&dummy)
+        let mut salt = [0u8; 16];
+        OsRandom.fill_bytes(&mut salt);
+        let mut memory = Vec::new();
+        hasher.dummy_hash = hash_in(&mut memory, &hasher.params, hex(&filler).as_bytes(), &salt)
             .map_err(|e| Argon2SettingsError::Invalid(e.0))?;
         Ok(hasher)
     }
@@ -168,22 +270,19 @@ impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &Password) -> Result<String, HashError> {
         let mut salt = [0u8; 16];
         OsRandom.fill_bytes(&mut salt);
-        self.permits.run(|| {
-            self.argon2
-                .hash_password_with_salt(password.expose().as_bytes(), &salt)
-                .map(|phc| phc.to_string())
-                .map_err(|e| HashError(e.to_string()))
-        })
+        let (params, password) = (self.params.clone(), password.clone());
+        self.workers
+            .run(move |memory| hash_in(memory, &params, password.expose().as_bytes(), &salt))
+            .unwrap_or_else(|| Err(HashError("the password hashing thread failed".to_owned())))
     }
 
     fn verify(&self, password: &Password, phc: &str) -> bool {
         // The parameters stored in `phc` are used, so raising the cost later
         // keeps old hashes verifiable.
-        self.permits.run(|| {
-            self.argon2
-                .verify_password(password.expose().as_bytes(), phc)
-                .is_ok()
-        })
+        let (password, phc) = (password.clone(), phc.to_owned());
+        self.workers
+            .run(move |memory| verify_in(memory, password.expose().as_bytes(), &phc))
+            .unwrap_or(false)
     }
 
     fn verify_dummy(&self, password: &Password) {
@@ -407,32 +506,95 @@ mod tests {
     }
 
     #[test]
-    fn the_permits_bound_concurrent_work() {
-        use std::sync::Arc;
+    fn hashes_interoperate_with_the_argon2_crates_own_phc_strings() {
+        use argon2::{PasswordHasher as _, PasswordVerifier as _};
+        let hasher = Argon2Hasher::new(Argon2Settings {
+            max_concurrent: 1,
+            ..Argon2Settings::default()
+        })
+        .unwrap();
+        let password = Password::parse("interoperable secret").unwrap();
+        let reference = Argon2::default();
+
+        let ours = hasher.hash(&password).unwrap();
+        assert!(
+            reference
+                .verify_password(b"interoperable secret", ours.as_str())
+                .is_ok()
+        );
+        assert!(
+            reference
+                .verify_password(b"another password", ours.as_str())
+                .is_err()
+        );
+
+        let theirs = reference
+            .hash_password_with_salt(b"interoperable secret", &[5; 16])
+            .unwrap()
+            .to_string();
+        assert!(hasher.verify(&password, &theirs));
+        let costlier = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(32_768, 3, 1, None).unwrap(),
+        )
+        .hash_password_with_salt(b"interoperable secret", &[6; 16])
+        .unwrap()
+        .to_string();
+        assert!(
+            hasher.verify(&password, &costlier),
+            "a stored hash of a higher cost still verifies"
+        );
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::default())
+            .hash_password_with_salt(b"interoperable secret", &[7; 16])
+            .unwrap()
+            .to_string();
+        assert!(
+            hasher.verify(&password, &argon2i),
+            "the variant named in the string is used"
+        );
+    }
+
+    #[test]
+    fn the_workers_bound_concurrency_and_the_threads_that_hash() {
+        use std::collections::HashSet;
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let permits = Arc::new(Permits {
-            free: Mutex::new(2),
-            released: Condvar::new(),
-        });
+        let workers = Arc::new(Workers::start(2, 8).unwrap());
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
-        let threads: Vec<_> = (0..8)
-            .map(|_| {
-                let (permits, running, peak) = (permits.clone(), running.clone(), peak.clone());
+        let callers: Vec<_> = (0..8)
+            .map(|i| {
+                let (workers, running, peak) = (workers.clone(), running.clone(), peak.clone());
                 std::thread::spawn(move || {
-                    permits.run(|| {
+                    workers.run(move |_| {
                         let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                         peak.fetch_max(now, Ordering::SeqCst);
                         std::thread::sleep(std::time::Duration::from_millis(20));
                         running.fetch_sub(1, Ordering::SeqCst);
+                        (i, std::thread::current().id())
                     })
                 })
             })
             .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        assert_eq!(peak.load(Ordering::SeqCst), 2);
-        assert_eq!(*permits.free.lock().unwrap(), 2);
+        let results: Vec<_> = callers
+            .into_iter()
+            .map(|t| t.join().unwrap().unwrap())
+            .collect();
+        assert_eq!(peak.load(Ordering::SeqCst), 2, "two at a time");
+        let mut answered: Vec<_> = results.iter().map(|(i, _)| *i).collect();
+        answered.sort_unstable();
+        assert_eq!(
+            answered,
+            (0..8).collect::<Vec<_>>(),
+            "each caller got its own answer"
+        );
+        let threads: HashSet<_> = results.iter().map(|(_, id)| *id).collect();
+        assert!(threads.len() <= 2, "all work ran on the two workers");
+        assert_eq!(workers.run(|_| panic!("deliberate")), None::<()>);
+        assert_eq!(
+            workers.run(|memory| memory.len()),
+            Some(8),
+            "a panic does not cost a worker"
+        );
     }
 }
