@@ -476,7 +476,8 @@ fn main() {
     let total = |rates: &[Rates]| rates.iter().map(|r| r.rps).sum::<f64>();
     let worst_p99 = status_rates.iter().map(|r| r.p99).fold(0.0, f64::max);
     println!(
-        "target 2: status at {:.0}% of the reference over both rounds (goal >= 60%), worst p99 {:.2} ms (goal < 10)",
+        "target 2: status at {:.0}% of the reference over both rounds (goal >= 60%), \
+         worst p99 {:.2} ms (goal < 10)",
         100.0 * total(&status_rates) / total(&reference_rates),
         worst_p99
     );
@@ -518,7 +519,8 @@ fn main() {
     println!("{}", totp_figures.line("login, password + TOTP (64 conn.)"));
     println!("{}", health_figures.line("GET /health during logins"));
     println!(
-        "target 3: logins at {:.0}% of the Argon2 ceiling (goal >= 90%); peak RSS {:.1} MB (goal <= 256); /health p99 {:.2} ms (goal < 20)",
+        "target 3: logins at {:.0}% of the Argon2 ceiling (goal >= 90%); \
+         peak RSS {:.1} MB (goal <= 256); /health p99 {:.2} ms (goal < 20)",
         100.0 * totp_figures.rps() / ceiling,
         peak_kib as f64 / 1024.0,
         health_figures.percentile(0.99)
@@ -533,7 +535,8 @@ fn main() {
     });
     println!("{}", backup_figures.line("login, password + backup code"));
     println!(
-        "target 4: a backup-code login costs {:.2}x a TOTP login (goal <= 1.5; by p50 latency {:.2}x)",
+        "target 4: a backup-code login costs {:.2}x a TOTP login \
+         (goal <= 1.5; by p50 latency {:.2}x)",
         totp_figures.rps() / backup_figures.rps(),
         backup_figures.percentile(0.5) / totp_figures.percentile(0.5)
     );

@@ -407,7 +407,11 @@ mod tests {
 
     proptest! {
         #[test]
-        fn normalisation_is_case_and_separator_blind(seed in any::<u64>(), lower in any::<bool>(), sep in prop::sample::select(vec!["-", " ", "", " - "])) {
+        fn normalisation_is_case_and_separator_blind(
+            seed in any::<u64>(),
+            lower in any::<bool>(),
+            sep in prop::sample::select(vec!["-", " ", "", " - "]),
+        ) {
             let code = BackupCode::generate(&mut SeqRng::new(seed));
             let shown = code.expose_formatted();
             let mut typed = shown.replace('-', sep);
@@ -416,7 +420,10 @@ mod tests {
         }
 
         #[test]
-        fn no_backup_code_is_accepted_twice(seed in any::<u64>(), order in proptest::collection::vec(0usize..10, 1..30)) {
+        fn no_backup_code_is_accepted_twice(
+            seed in any::<u64>(),
+            order in proptest::collection::vec(0usize..10, 1..30),
+        ) {
             let codes = generate_set(&mut SeqRng::new(seed));
             let mut set = BackupCodeSet::fresh(codes.iter().map(|c| key().hash(c)));
             let mut spent = std::collections::HashSet::new();

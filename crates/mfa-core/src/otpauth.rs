@@ -35,7 +35,8 @@ pub fn otpauth_uri(
     }
     let issuer = percent_encode(issuer);
     Ok(Zeroizing::new(format!(
-        "otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}&algorithm={alg}&digits={digits}&period={period}",
+        "otpauth://totp/{issuer}:{account}?secret={secret}\
+         &issuer={issuer}&algorithm={alg}&digits={digits}&period={period}",
         account = percent_encode(account),
         secret = secret.to_base32().as_str(),
         alg = config.algorithm.uri_name(),
@@ -84,7 +85,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             uri.as_str(),
-            "otpauth://totp/Example%20Co:alice%40example.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\
+            "otpauth://totp/Example%20Co:alice%40example.com\
+             ?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\
              &issuer=Example%20Co&algorithm=SHA1&digits=6&period=30"
         );
     }

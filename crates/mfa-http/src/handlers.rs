@@ -59,7 +59,12 @@ fn rate_limit(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
         return Ok(());
     };
     state.limiter.check(ip, Instant::now()).map_err(|secs| {
-        tracing::warn!(target: "mfa::security", event = "rate_limited", client.addr = %ip, "per-address limit reached");
+        tracing::warn!(
+            target: "mfa::security",
+            event = "rate_limited",
+            client.addr = %ip,
+            "per-address limit reached"
+        );
         ApiError::too_many(secs, "Too many requests from this address; try again later")
     })
 }
@@ -120,12 +125,15 @@ pub async fn register(
 /// Log in with a password, then with a TOTP or backup code when MFA is on.
 #[utoipa::path(post, path = "/api/auth/login", tag = "accounts", request_body = LoginBody,
     responses(
-        (status = 200, description = "Logged in, or a second factor is required", body = LoginResponse),
+        (status = 200, description = "Logged in, or a second factor is required",
+            body = LoginResponse),
         (status = 400, description = "Malformed body or invalid field", body = ErrorResponse),
-        (status = 401, description = "Invalid email or password, or invalid MFA code", body = ErrorResponse),
+        (status = 401, description = "Invalid email or password, or invalid MFA code",
+            body = ErrorResponse),
         (status = 413, description = "Body over 64 KiB", body = ErrorResponse),
         (status = 415, description = "Body is not JSON", body = ErrorResponse),
-        (status = 429, description = "Locked out after failures, or too many requests", body = ErrorResponse),
+        (status = 429, description = "Locked out after failures, or too many requests",
+            body = ErrorResponse),
     ))]
 pub async fn login(
     state: web::Data<AppState>,
@@ -193,7 +201,8 @@ pub async fn logout(
     Ok(ok())
 }
 
-/// Start MFA setup: a new secret, its QR code and ten backup codes, held server-side for 10 minutes.
+/// Start MFA setup: a new secret, its QR code and ten backup codes, held
+/// server-side for 10 minutes.
 #[utoipa::path(post, path = "/api/auth/mfa/setup", tag = "mfa", security(("bearer" = [])),
     responses(
         (status = 200, description = "Pending setup created", body = SetupResponse),
@@ -223,12 +232,16 @@ pub async fn setup(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
 }
 
 /// Confirm the pending setup with a code from the authenticator.
-#[utoipa::path(post, path = "/api/auth/mfa/enable", tag = "mfa", request_body = EnableBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/auth/mfa/enable", tag = "mfa",
+    request_body = EnableBody, security(("bearer" = [])),
     responses(
         (status = 200, description = "MFA enabled", body = SuccessResponse),
-        (status = 400, description = "Invalid verification code, mismatching secret or codes, malformed body", body = ErrorResponse),
+        (status = 400,
+            description = "Invalid verification code, mismatching secret or codes, malformed body",
+            body = ErrorResponse),
         (status = 401, description = "Missing or invalid token", body = ErrorResponse),
-        (status = 409, description = "MFA already enabled, or no pending setup", body = ErrorResponse),
+        (status = 409, description = "MFA already enabled, or no pending setup",
+            body = ErrorResponse),
         (status = 413, description = "Body over 64 KiB", body = ErrorResponse),
         (status = 415, description = "Body is not JSON", body = ErrorResponse),
     ))]
@@ -253,12 +266,15 @@ pub async fn enable(
 }
 
 /// Turn MFA off; needs a current TOTP code or an unused backup code.
-#[utoipa::path(post, path = "/api/auth/mfa/disable", tag = "mfa", request_body = CodeBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/auth/mfa/disable", tag = "mfa",
+    request_body = CodeBody, security(("bearer" = [])),
     responses(
-        (status = 200, description = "MFA disabled; every other session revoked", body = SuccessResponse),
+        (status = 200, description = "MFA disabled; every other session revoked",
+            body = SuccessResponse),
         (status = 400, description = "Missing mfa-code or malformed body", body = ErrorResponse),
         (status = 401, description = "Missing or invalid token", body = ErrorResponse),
-        (status = 403, description = "Invalid MFA code (counted as a failure)", body = ErrorResponse),
+        (status = 403, description = "Invalid MFA code (counted as a failure)",
+            body = ErrorResponse),
         (status = 409, description = "MFA is not enabled", body = ErrorResponse),
         (status = 413, description = "Body over 64 KiB", body = ErrorResponse),
         (status = 415, description = "Body is not JSON", body = ErrorResponse),
@@ -295,12 +311,15 @@ pub async fn status(
 }
 
 /// Replace every backup code with ten new ones; needs a second factor.
-#[utoipa::path(post, path = "/api/auth/mfa/backup-codes", tag = "mfa", request_body = CodeBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/auth/mfa/backup-codes", tag = "mfa",
+    request_body = CodeBody, security(("bearer" = [])),
     responses(
-        (status = 200, description = "New codes; the old ones stopped working", body = BackupCodesResponse),
+        (status = 200, description = "New codes; the old ones stopped working",
+            body = BackupCodesResponse),
         (status = 400, description = "Missing mfa-code or malformed body", body = ErrorResponse),
         (status = 401, description = "Missing or invalid token", body = ErrorResponse),
-        (status = 403, description = "Invalid MFA code (counted as a failure)", body = ErrorResponse),
+        (status = 403, description = "Invalid MFA code (counted as a failure)",
+            body = ErrorResponse),
         (status = 409, description = "MFA is not enabled", body = ErrorResponse),
         (status = 413, description = "Body over 64 KiB", body = ErrorResponse),
         (status = 415, description = "Body is not JSON", body = ErrorResponse),
@@ -342,7 +361,8 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 
 /// The OpenAPI 3 document of this API.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+    responses((status = 200, description = "The OpenAPI document",
+        content_type = "application/json")))]
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")

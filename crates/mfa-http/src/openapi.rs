@@ -11,7 +11,10 @@ use crate::handlers;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "MFA service", description = "TOTP two-factor login and backup codes over a JSON API."),
+    info(
+        title = "MFA service",
+        description = "TOTP two-factor login and backup codes over a JSON API."
+    ),
     paths(
         handlers::register,
         handlers::login,

@@ -68,7 +68,8 @@ impl Default for Argon2Settings {
 pub enum Argon2SettingsError {
     /// Below every configuration OWASP's cheat sheet lists.
     #[error(
-        "Argon2id parameters are weaker than OWASP's minimum (m=19456 KiB with t=2, or m*t of at least 35840 with m of at least 7168 KiB)"
+        "Argon2id parameters are weaker than OWASP's minimum \
+         (m=19456 KiB with t=2, or m*t of at least 35840 with m of at least 7168 KiB)"
     )]
     TooWeak,
     /// Not accepted by the argon2 crate.

@@ -40,7 +40,13 @@ pub struct Common {
           value_parser = clap::value_parser!(u32).range(1..=512))]
     pub pool_size: u32,
     /// Log lines as text or as JSON objects.
-    #[arg(long, env = "MFA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    #[arg(
+        long,
+        env = "MFA_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
     pub log_format: LogFormat,
 }
 
@@ -152,7 +158,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(60..=30 * 24 * 60 * 60))]
     pub session_ttl_secs: u64,
     /// TOTP steps accepted before and after the current one.
-    #[arg(long, env = "MFA_TOTP_WINDOW", default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=10))]
+    #[arg(
+        long,
+        env = "MFA_TOTP_WINDOW",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u8).range(0..=10)
+    )]
     pub totp_window: u8,
     /// Password hashes computed at once (default: the number of cores).
     #[arg(long, env = "MFA_MAX_CONCURRENT_HASHES")]

@@ -106,7 +106,8 @@ fn parse_line(line: &str, path: &Path) -> anyhow::Result<Entry> {
 fn decode_key(hex: &str, path: &Path) -> anyhow::Result<Zeroizing<[u8; SERVER_KEY_LEN]>> {
     if hex.len() != SERVER_KEY_LEN * 2 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!(
-            "the key file {} must hold exactly {} hexadecimal characters ({} bytes); it holds {} characters",
+            "the key file {} must hold exactly {} hexadecimal characters ({} bytes); \
+             it holds {} characters",
             path.display(),
             SERVER_KEY_LEN * 2,
             SERVER_KEY_LEN,
@@ -156,7 +157,8 @@ fn check_permissions(path: &Path) -> anyhow::Result<()> {
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         bail!(
-            "the key file {} has mode {mode:03o}; it must be readable by its owner only (chmod 600 {})",
+            "the key file {} has mode {mode:03o}; \
+             it must be readable by its owner only (chmod 600 {})",
             path.display(),
             path.display()
         );

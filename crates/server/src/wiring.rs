@@ -89,7 +89,8 @@ fn load_key(common: &Common) -> anyhow::Result<Keyring> {
     if origin == KeyOrigin::Created {
         tracing::warn!(
             key_file = %common.key_file.display(),
-            "created a new server key; give every instance that shares this database the same file, and back it up"
+            "created a new server key; give every instance that shares this database \
+             the same file, and back it up"
         );
     }
     Ok(key)
