@@ -206,7 +206,7 @@ pub fn begin_setup(
 }
 
 /// What the client sent to confirm a setup.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct EnableRequest<'a> {
     /// The code from the authenticator.
     pub code: &'a str,
@@ -214,6 +214,12 @@ pub struct EnableRequest<'a> {
     pub secret: Option<&'a TotpSecret>,
     /// The backup codes' hashes, if the client echoed them back.
     pub backup_codes: Option<&'a [BackupCodeHash]>,
+}
+
+impl core::fmt::Debug for EnableRequest<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("EnableRequest(..)")
+    }
 }
 
 /// Confirms a pending setup: the new enabled state, whose last accepted step

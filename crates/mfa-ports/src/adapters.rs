@@ -214,11 +214,18 @@ fn fit(memory: &mut Memory, blocks: usize) {
 }
 
 /// Argon2id password hashing on a fixed set of worker threads.
-#[derive(Debug)]
 pub struct Argon2Hasher {
     params: Params,
     workers: Workers,
     dummy_hash: String,
+}
+
+impl core::fmt::Debug for Argon2Hasher {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Argon2Hasher")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Argon2Hasher {

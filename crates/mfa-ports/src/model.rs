@@ -74,7 +74,7 @@ pub enum StoredMfa {
 }
 
 /// Everything the use cases read about one user.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct UserRecord {
     /// The account.
     pub user: User,
@@ -87,7 +87,7 @@ pub struct UserRecord {
 }
 
 /// A user to insert.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NewUser {
     /// The account.
     pub user: User,
@@ -97,6 +97,25 @@ pub struct NewUser {
     pub password_hash: String,
     /// Creation time.
     pub created_at: UnixTime,
+}
+
+impl core::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The password hash stays out of logs; `User` hides the email.
+        f.debug_struct("UserRecord")
+            .field("user", &self.user)
+            .field("mfa", &self.mfa)
+            .field("second_factor_failures", &self.second_factor_failures)
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A pending MFA setup as stored.

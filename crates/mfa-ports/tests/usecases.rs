@@ -1195,3 +1195,46 @@ fn sixteen_concurrent_logins_with_one_backup_code_open_one_session() {
         9
     );
 }
+
+#[test]
+fn debug_output_never_shows_a_secret_code_or_password() {
+    let svc = new_service();
+    let alice = register_user(&svc, ALICE);
+    let session = session_of(login(&svc, &alice, None));
+    let caller = svc.authenticate(session.token.expose()).unwrap();
+    let setup = svc.setup_mfa(&caller, &ctx()).unwrap();
+    let record = mfa_ports::ports::UserStore::user_by_id(svc.store(), alice.user.id)
+        .unwrap()
+        .unwrap();
+    let codes: Vec<String> = setup
+        .backup_codes
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    let input = EnableInput {
+        verification_code: "123456",
+        secret: Some(&setup.secret),
+        backup_codes: Some(&codes),
+    };
+    let password = Password::parse(PASSWORD).unwrap();
+    let request = LoginRequest {
+        email: &alice.email,
+        password: &password,
+        mfa_code: Some("654321"),
+    };
+
+    let shown = format!("{setup:?} {record:?} {input:?} {request:?} {session:?}");
+
+    for secret in [
+        setup.secret.as_str(),
+        setup.otpauth_uri.as_str(),
+        &codes[0],
+        PASSWORD,
+        "123456",
+        "654321",
+    ] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(!shown.contains(&record.password_hash) && !shown.contains(session.token.expose()));
+    assert!(!shown.contains(ALICE), "no email either: {shown}");
+}

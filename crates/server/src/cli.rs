@@ -21,7 +21,7 @@ pub struct Cli {
 }
 
 /// Flags every sub-command shares.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Common {
     /// A file path or sqlite:// URL for embedded SQLite, or a postgres:// URL.
     #[arg(
@@ -108,7 +108,7 @@ pub struct RotateArgs {
 }
 
 /// Flags of `totp`.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct TotpArgs {
     /// The base32 secret (as shown by setup); read from MFA_TOTP_SECRET if unset.
     #[arg(long, env = "MFA_TOTP_SECRET", hide_env_values = true)]
@@ -180,4 +180,21 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: the number of cores).
     #[arg(long, env = "MFA_WORKERS")]
     pub workers: Option<usize>,
+}
+
+impl std::fmt::Debug for Common {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A PostgreSQL URL may carry a password.
+        f.debug_struct("Common")
+            .field("key_file", &self.key_file)
+            .field("pool_size", &self.pool_size)
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for TotpArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpArgs(..)")
+    }
 }

@@ -96,7 +96,6 @@ pub struct Authenticated {
 }
 
 /// A login request: the password, then optionally the second factor.
-#[derive(Debug)]
 pub struct LoginRequest<'a> {
     /// The email as typed.
     pub email: &'a Email,
@@ -104,6 +103,14 @@ pub struct LoginRequest<'a> {
     pub password: &'a Password,
     /// A TOTP or backup code, when the client has one.
     pub mfa_code: Option<&'a str>,
+}
+
+impl core::fmt::Debug for LoginRequest<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("with_code", &self.mfa_code.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<P: Ports> Service<P> {

@@ -18,7 +18,6 @@ use crate::usecases::account::Authenticated;
 
 /// What the user needs to add the account to an authenticator app. Shown
 /// once; only the sealed secret and the codes' hashes are kept.
-#[derive(Debug)]
 pub struct SetupOutcome {
     /// The secret in base32, for typing in by hand.
     pub secret: Zeroizing<String>,
@@ -34,6 +33,21 @@ pub struct SetupOutcome {
     pub expires_at: UnixTime,
 }
 
+impl core::fmt::Debug for SetupOutcome {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The secret, the URI holding it and the codes never reach a log.
+        f.debug_struct("SetupOutcome")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for EnableInput<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("EnableInput(..)")
+    }
+}
+
 /// Why a setup could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SetupError {
@@ -46,7 +60,7 @@ pub enum SetupError {
 }
 
 /// What the client sent to confirm a setup.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct EnableInput<'a> {
     /// The code from the authenticator.
     pub verification_code: &'a str,
