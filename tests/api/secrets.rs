@@ -4,6 +4,8 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use mfa_core::TotpSecret;
 
 use crate::helpers::{MfaUser, contains_bytes, read_if_exists, run_cli, spawn_app};
@@ -25,6 +27,25 @@ fn secret_forms(mfa: &MfaUser, token: &str) -> Vec<(String, Vec<u8>)> {
         ("first token".to_owned(), mfa.token.clone().into_bytes()),
         ("second token".to_owned(), token.as_bytes().to_vec()),
     ];
+    // The other text encodings a careless store or log line might use.
+    let hex: String = raw
+        .expose_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let encodings = [
+        ("secret as hex", hex.clone()),
+        ("secret as upper-case hex", hex.to_uppercase()),
+        ("secret as base64", STANDARD.encode(raw.expose_bytes())),
+        (
+            "secret as URL-safe base64",
+            URL_SAFE_NO_PAD.encode(raw.expose_bytes()),
+        ),
+        ("password as base64", STANDARD.encode(&mfa.user.password)),
+    ];
+    for (what, text) in encodings {
+        forms.push((what.to_owned(), text.into_bytes()));
+    }
     for code in &mfa.backup_codes {
         let bare = code.replace('-', "");
         for form in [
