@@ -117,3 +117,42 @@ fn reset_mfa_of_an_unknown_email_fails() {
     assert!(!output.status.success());
     assert!(!output.stderr.is_empty());
 }
+
+#[test]
+fn operator_commands_refuse_a_missing_database_or_key_file() {
+    // Arrange: a running deployment, and a directory with neither file.
+    let app = spawn_app();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let missing_db = format!("SQLITE://{}", elsewhere.path().join("mfa.db").display());
+    let key = app.key_path();
+    let key = key.to_str().unwrap();
+
+    // Act
+    let no_db = run_cli(
+        app.dir(),
+        &["audit"],
+        &[("DATABASE_URL", &missing_db), ("MFA_KEY_FILE", key)],
+    );
+    let no_key = run_cli(
+        elsewhere.path(),
+        &["user", "reset-mfa", "--email", "a@example.com"],
+        &[],
+    );
+
+    // Assert: both refuse, and neither created anything.
+    assert!(!no_db.status.success());
+    assert!(
+        String::from_utf8_lossy(&no_db.stderr).contains("no database at"),
+        "{no_db:?}"
+    );
+    assert!(!no_key.status.success());
+    assert!(
+        String::from_utf8_lossy(&no_key.stderr).contains("no key file at"),
+        "{no_key:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(elsewhere.path()).unwrap().count(),
+        0,
+        "nothing was created"
+    );
+}

@@ -50,10 +50,20 @@ impl ServerKey {
         out
     }
 
+    // The one place each purpose's label is written: every key of a ring
+    // derives its subkeys through these.
+    fn token_bytes(&self) -> [u8; 32] {
+        self.derive("session token v1")
+    }
+
+    fn backup_code_bytes(&self) -> [u8; 32] {
+        self.derive("backup code hash v1")
+    }
+
     /// The key that signs bearer tokens.
     #[must_use]
     pub fn token_key(&self) -> TokenKey {
-        TokenKey::from_bytes(self.derive("session token v1"))
+        TokenKey::from_bytes(self.token_bytes())
     }
 
     /// The key that seals TOTP secrets at rest.
@@ -65,7 +75,7 @@ impl ServerKey {
     /// The key of the backup-code hashes.
     #[must_use]
     pub fn backup_code_key(&self) -> BackupCodeKey {
-        BackupCodeKey::from_bytes(self.derive("backup code hash v1"))
+        BackupCodeKey::from_bytes(self.backup_code_bytes())
     }
 }
 
@@ -145,14 +155,8 @@ impl Keyring {
     /// The token keys: the current signs, all verify.
     #[must_use]
     pub fn token_key(&self) -> TokenKey {
-        let older = self
-            .older
-            .iter()
-            .map(|(id, k)| (*id, k.derive("session token v1")));
-        TokenKey::ring(
-            (self.current.0, self.current.1.derive("session token v1")),
-            older,
-        )
+        let older = self.older.iter().map(|(id, k)| (*id, k.token_bytes()));
+        TokenKey::ring((self.current.0, self.current.1.token_bytes()), older)
     }
 
     /// The sealing keys by id.
@@ -167,11 +171,8 @@ impl Keyring {
     /// The backup-code keys: the current hashes, all match.
     #[must_use]
     pub fn backup_code_key(&self) -> BackupCodeKey {
-        let older = self
-            .older
-            .iter()
-            .map(|(_, k)| k.derive("backup code hash v1"));
-        BackupCodeKey::ring(self.current.1.derive("backup code hash v1"), older)
+        let older = self.older.iter().map(|(_, k)| k.backup_code_bytes());
+        BackupCodeKey::ring(self.current.1.backup_code_bytes(), older)
     }
 }
 

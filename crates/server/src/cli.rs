@@ -1,4 +1,7 @@
 //! Command-line flags; each also read from an environment variable.
+//!
+//! These types derive no `Debug`: they hold emails, a TOTP secret and a
+//! database URL that may carry a password, none of which may be printed.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -6,7 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// TOTP two-factor login and backup codes over an HTTP JSON API.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "mfa-server", version)]
 pub struct Cli {
     /// What to do; `serve` when omitted.
@@ -60,7 +63,7 @@ pub enum LogFormat {
 }
 
 /// The sub-commands.
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).
     Serve(ServeArgs),
@@ -86,7 +89,7 @@ pub enum Command {
 }
 
 /// Commands on the server key file.
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum KeysCommand {
     /// Add a key that every instance can read but none uses yet. Copy the
     /// file to every instance and restart them before `keys rotate`.
@@ -97,7 +100,7 @@ pub enum KeysCommand {
 }
 
 /// Flags of `keys rotate`.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct RotateArgs {
     /// Only finish re-sealing under the current key (after an interruption).
     #[arg(long)]
@@ -116,7 +119,7 @@ pub struct TotpArgs {
 }
 
 /// Operator commands on one user.
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum UserCommand {
     /// Turn MFA off and end every session of a user who lost both the
     /// authenticator and the backup codes. Verify their identity first.
@@ -128,7 +131,7 @@ pub enum UserCommand {
 }
 
 /// Flags of `audit`.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct AuditArgs {
     /// Only this user's events.
     #[arg(long)]
@@ -139,7 +142,7 @@ pub struct AuditArgs {
 }
 
 /// Flags of `serve`.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "MFA_BIND", default_value = "127.0.0.1:3000")]
@@ -180,21 +183,4 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: the number of cores).
     #[arg(long, env = "MFA_WORKERS")]
     pub workers: Option<usize>,
-}
-
-impl std::fmt::Debug for Common {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // A PostgreSQL URL may carry a password.
-        f.debug_struct("Common")
-            .field("key_file", &self.key_file)
-            .field("pool_size", &self.pool_size)
-            .field("log_format", &self.log_format)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for TotpArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TotpArgs(..)")
-    }
 }

@@ -194,14 +194,13 @@ fn require_existing_files(common: &Common) -> anyhow::Result<()> {
             common.key_file.display()
         );
     }
-    let url = common.database_url.as_str();
-    let is_postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    if !is_postgres && !std::path::Path::new(path).exists() {
-        bail!("no database at {path}; give the server's --database-url (or DATABASE_URL)");
+    let sqlite =
+        mfa_diesel::sqlite_file(&common.database_url).context("cannot open the database")?;
+    if let Some(path) = sqlite.filter(|p| !p.exists()) {
+        bail!(
+            "no database at {}; give the server's --database-url (or DATABASE_URL)",
+            path.display()
+        );
     }
     Ok(())
 }
