@@ -219,14 +219,7 @@ impl Figures {
     }
 
     fn line(&self, name: &str) -> String {
-        format!(
-            "{name:<34} {:>9.1} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} requests, {} errors)",
-            self.rps(),
-            self.percentile(0.5),
-            self.percentile(0.99),
-            self.requests,
-            self.errors
-        )
+        self.rates().line(name)
     }
 }
 

@@ -211,11 +211,13 @@ pub async fn logout(
     ))]
 pub async fn setup(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let ctx = context(&state, &req);
-    let outcome = as_caller(&state, &req, move |api, caller| {
-        Ok(api.setup_mfa(&caller, &ctx)?)
+    // The QR code is rendered in the same blocking trip, off the event loop.
+    let (outcome, qr_code_url) = as_caller(&state, &req, move |api, caller| {
+        let outcome = api.setup_mfa(&caller, &ctx)?;
+        let qr = qr::svg_data_uri(&outcome.otpauth_uri).map_err(|e| ApiError::internal(&e))?;
+        Ok((outcome, qr))
     })
     .await?;
-    let qr_code_url = qr::svg_data_uri(&outcome.otpauth_uri).map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok().json(SetupResponse {
         success: true,
         secret: outcome.secret.as_str().to_owned(),
